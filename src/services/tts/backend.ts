@@ -1,0 +1,42 @@
+/**
+ * The one interface every text-to-speech backend implements: one chunk of text in, one WAV file out.
+ * Backends know nothing of Discord, chunking or stitching; they own their transport's retries and must
+ * leave nothing running on the worker once `synthesize` settles (cancel on abort).
+ */
+export type BackendKind = 'runpod' | 'flask' | 'local';
+
+export interface SynthesisRequest {
+  /** One chunk of cleaned text (≤ ~300 characters). */
+  readonly text: string;
+  /** An allow-listed voice name (never free text). */
+  readonly voice: string;
+  /** Speaking speed, 0.5–2.0 (F5-TTS `speed`). */
+  readonly speed: number;
+}
+
+export interface SynthesisResult {
+  /** The WAV file exactly as the worker produced it. */
+  readonly wav: Uint8Array;
+  /** How many times this chunk was re-submitted after a transient failure. */
+  readonly retries: number;
+}
+
+/** Things a backend reports while it works, for progress displays ("worker warming up…"). */
+export type BackendEvent =
+  | { readonly type: 'queued'; readonly jobId: string }
+  | { readonly type: 'started'; readonly jobId: string }
+  | { readonly type: 'retry'; readonly attempt: number; readonly reason: string; readonly delayMs: number };
+
+export interface SynthesizeOptions {
+  readonly signal: AbortSignal;
+  readonly onEvent?: (event: BackendEvent) => void;
+}
+
+export interface TtsBackend {
+  readonly kind: BackendKind;
+  /** Identifies what produces the audio (backend + endpoint/model); part of the cache key. */
+  readonly identity: string;
+  synthesize(request: SynthesisRequest, options: SynthesizeOptions): Promise<SynthesisResult>;
+  /** Voices the backend itself knows, when it can tell (Flask `/voices`); undefined when it cannot. */
+  listVoices?(signal?: AbortSignal): Promise<string[]>;
+}
