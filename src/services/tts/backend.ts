@@ -25,7 +25,9 @@ export interface SynthesisResult {
 export type BackendEvent =
   | { readonly type: 'queued'; readonly jobId: string }
   | { readonly type: 'started'; readonly jobId: string }
-  | { readonly type: 'retry'; readonly attempt: number; readonly reason: string; readonly delayMs: number };
+  | { readonly type: 'retry'; readonly attempt: number; readonly reason: string; readonly delayMs: number }
+  /** The job has sat in the queue for a while; `reason` says whether workers are starting or there are none. */
+  | { readonly type: 'waiting'; readonly jobId: string; readonly reason: 'cold_start' | 'no_workers' | 'queue'; readonly waitedMs: number };
 
 export interface SynthesizeOptions {
   readonly signal: AbortSignal;
@@ -39,4 +41,8 @@ export interface TtsBackend {
   synthesize(request: SynthesisRequest, options: SynthesizeOptions): Promise<SynthesisResult>;
   /** Voices the backend itself knows, when it can tell (Flask `/voices`); undefined when it cannot. */
   listVoices?(signal?: AbortSignal): Promise<string[]>;
+  /** At most this many jobs at once make sense (a Flask worker runs one); the scheduler uses the smaller limit. */
+  readonly maxConcurrency?: number;
+  /** Releases what the backend holds (worker threads); idempotent. */
+  close?(): Promise<void>;
 }

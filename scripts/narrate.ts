@@ -1,0 +1,172 @@
+/**
+ * CLI: narrate text to one WAV file with the configured backend — the whole engine, no Discord.
+ *
+ *   npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--speed S] [--out FILE] [--no-cache] [--json]
+ *
+ * Exit codes: 0 success, 2 bad input or configuration, 1 synthesis failure (130 when interrupted).
+ * A progress bar goes to stderr; with --json one final JSON line goes to stdout.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { loadConfigFromEnv } from '../src/services/config.js';
+import { createEngine, type Engine } from '../src/services/engine.js';
+import { NarratorError, isNarratorError } from '../src/services/errors.js';
+import { createLogger, scrub } from '../src/services/log.js';
+import { WavFileWriter } from '../src/services/audio/wavFileWriter.js';
+import type { NarrationProgress, NarrationSummary } from '../src/services/orchestrator.js';
+
+const USAGE = 'usage: npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--speed S] [--out FILE] [--no-cache] [--json]';
+
+interface CliArgs {
+  text: string;
+  voice?: string;
+  speed?: number;
+  out: string;
+  noCache: boolean;
+  json: boolean;
+}
+
+async function parseCli(argv: string[]): Promise<CliArgs> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        file: { type: 'string', short: 'f' },
+        voice: { type: 'string', short: 'v' },
+        speed: { type: 'string', short: 's' },
+        out: { type: 'string', short: 'o' },
+        'no-cache': { type: 'boolean' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    throw new NarratorError('user', 'bad_arguments', `${(err as Error).message}\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  if (values.file !== undefined && positionals.length > 0) {
+    throw new NarratorError('user', 'bad_arguments', `Give the text either as an argument or with --file, not both.\n${USAGE}`);
+  }
+  let text: string;
+  if (values.file !== undefined) {
+    try {
+      text = values.file === '-' ? await readStdin() : await readFile(values.file, 'utf8');
+    } catch (err) {
+      throw new NarratorError('user', 'bad_file', `Cannot read ${values.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
+    }
+  } else if (positionals.length > 0) {
+    text = positionals.join(' ');
+  } else {
+    throw new NarratorError('user', 'bad_arguments', `No text given.\n${USAGE}`);
+  }
+  let speed: number | undefined;
+  if (values.speed !== undefined) {
+    speed = Number(values.speed);
+    if (values.speed.trim() === '' || !Number.isFinite(speed)) {
+      throw new NarratorError('user', 'speed_out_of_range', `--speed must be a number (got "${values.speed}").`);
+    }
+  }
+  return { text, voice: values.voice, speed, out: values.out ?? 'narration.wav', noCache: values['no-cache'] ?? false, json: values.json ?? false };
+}
+
+async function readStdin(): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const part of process.stdin) parts.push(part as Buffer);
+  return Buffer.concat(parts).toString('utf8');
+}
+
+/** A one-line bar redrawn in place on a terminal; on a pipe, a line every 10 %. */
+function progressBar(): (p: NarrationProgress) => void {
+  const tty = process.stderr.isTTY;
+  let lastDecile = -1;
+  let note = '';
+  return (p) => {
+    if (p.type === 'backend') {
+      if (p.event.type === 'waiting') note = p.event.reason === 'no_workers' ? ' (no RunPod workers yet)' : ' (workers warming up)';
+      if (p.event.type === 'retry') note = ` (retrying: ${p.event.reason})`;
+      return;
+    }
+    const total = p.total;
+    const ratio = p.done / total;
+    if (tty) {
+      const width = 30;
+      const filled = Math.round(ratio * width);
+      process.stderr.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${total} chunks${note}   `);
+      if (p.done === total) process.stderr.write('\n');
+    } else if (Math.floor(ratio * 10) > lastDecile) {
+      lastDecile = Math.floor(ratio * 10);
+      process.stderr.write(`progress: ${p.done}/${total} chunks${note}\n`);
+    }
+  };
+}
+
+async function run(): Promise<number> {
+  const args = await parseCli(process.argv.slice(2));
+  const config = await loadConfigFromEnv();
+  const logger = createLogger(config.logLevel);
+  const engine: Engine = createEngine(config, logger);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new NarratorError('aborted', 'interrupted', 'Interrupted.'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let writer: WavFileWriter | undefined;
+  try {
+    const narration = engine.orchestrator.narrate({
+      text: args.text,
+      voice: args.voice,
+      speed: args.speed,
+      noCache: args.noCache,
+      signal: abort.signal,
+      onProgress: progressBar(),
+    });
+    const iterator = narration.segments();
+    let summary: NarrationSummary;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) {
+        summary = next.value;
+        break;
+      }
+      writer ??= await WavFileWriter.create(args.out, next.value.audio.sampleRate);
+      await writer.append(next.value.audio.samples);
+    }
+    await writer?.close();
+    writer = undefined;
+    const result = {
+      out: args.out,
+      backend: engine.backend.kind,
+      chunks: summary.chunks,
+      durationSec: Math.round(summary.durationSec * 1000) / 1000,
+      firstAudioMs: summary.firstAudioMs,
+      totalMs: summary.totalMs,
+      retries: summary.retries,
+      cacheHits: summary.cacheHits,
+    };
+    if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else process.stderr.write(`wrote ${args.out}: ${result.durationSec.toFixed(1)} s of audio, ${result.chunks} chunks in ${(result.totalMs / 1000).toFixed(1)} s (first audio after ${result.firstAudioMs} ms)\n`);
+    return 0;
+  } finally {
+    if (writer) {
+      await writer.abandon();
+      await rm(args.out, { force: true });
+    }
+    await engine.close();
+  }
+}
+
+run().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    const code = isNarratorError(err) ? (err.kind === 'user' || err.kind === 'config' ? 2 : err.kind === 'aborted' ? 130 : 1) : 1;
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`narrate: ${scrub(message)}\n`);
+    if (isNarratorError(err) && err.detail && process.env.LOG_LEVEL === 'debug') process.stderr.write(`  detail: ${scrub(err.detail)}\n`);
+    process.exit(code);
+  },
+);

@@ -1,0 +1,144 @@
+/**
+ * The one typed, frozen configuration, read from the environment (and `.env` via dotenv) through a single zod
+ * schema. A bad value stops the process at start with one line per bad variable; secrets are never echoed,
+ * not even inside those messages (zod would otherwise quote the received value).
+ */
+import { z } from 'zod';
+import { NarratorError } from './errors.js';
+
+export const BACKENDS = ['runpod', 'flask', 'local'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Voice names become file names on the worker: a strict allow-list alphabet, never free text. */
+export const VOICE_NAME = /^(?!.*\.\.)[A-Za-z0-9_.-]{1,64}$/;
+export const SPEED_MIN = 0.5;
+export const SPEED_MAX = 2.0;
+
+const SECRET_VARS = new Set(['RUNPOD_API_KEY', 'DISCORD_TOKEN']);
+
+const emptyAsUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
+const url = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .trim()
+    .refine((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL')
+    .transform((s) => s.replace(/\/+$/, '')),
+);
+const int = (min: number, max: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int(`must be a whole number`).min(min).max(max));
+const num = (min: number, max: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().refine(Number.isFinite, 'must be a number').min(min).max(max));
+
+const schema = z
+  .object({
+    RUNPOD_API_KEY: optionalString,
+    RUNPOD_ENDPOINT_ID: z.preprocess(
+      emptyAsUndefined,
+      z.string().trim().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a RunPod endpoint id (letters, digits, - and _)').optional(),
+    ),
+    RUNPOD_BASE_URL: url.default('https://api.runpod.ai/v2'),
+    F5_TTS_API_URL: url.optional(),
+    TTS_BACKEND: z.preprocess(emptyAsUndefined, z.enum(BACKENDS).optional()),
+    MAX_CONCURRENT_JOBS: int(1, 64).default(6),
+    REF_NAME_TEMPLATE: z.preprocess(
+      emptyAsUndefined,
+      z.string().includes('{voice}', { message: 'must contain {voice}' }).default('sample/{voice}.wav'),
+    ),
+    TTS_VOICES: z.preprocess(
+      emptyAsUndefined,
+      z
+        .string()
+        .default('narrator')
+        .transform((s) => [...new Set(s.split(',').map((v) => v.trim()).filter(Boolean))])
+        .pipe(
+          z
+            .array(z.string().regex(VOICE_NAME, 'voice names may only use letters, digits, _ . - (no "..")'))
+            .min(1, 'must list at least one voice'),
+        ),
+    ),
+    DEFAULT_VOICE: optionalString,
+    DEFAULT_SPEED: num(SPEED_MIN, SPEED_MAX).default(0.9),
+    CACHE_DIR: z.preprocess(emptyAsUndefined, z.string().default('.cache/narrator')),
+    CACHE_MAX_MB: int(0, 1_000_000).default(512),
+    JOB_TIMEOUT_SEC: int(10, 3600).default(300),
+    NARRATION_TIMEOUT_SEC: int(10, 7200).default(1800),
+    LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
+  })
+  .superRefine((c, ctx) => {
+    if (c.TTS_BACKEND === 'runpod') {
+      if (!c.RUNPOD_API_KEY) ctx.addIssue({ code: 'custom', path: ['RUNPOD_API_KEY'], message: 'is required when TTS_BACKEND=runpod' });
+      if (!c.RUNPOD_ENDPOINT_ID) ctx.addIssue({ code: 'custom', path: ['RUNPOD_ENDPOINT_ID'], message: 'is required when TTS_BACKEND=runpod' });
+    }
+    if (c.TTS_BACKEND === 'flask' && !c.F5_TTS_API_URL) {
+      ctx.addIssue({ code: 'custom', path: ['F5_TTS_API_URL'], message: 'is required when TTS_BACKEND=flask' });
+    }
+    if (c.DEFAULT_VOICE !== undefined && !c.TTS_VOICES.includes(c.DEFAULT_VOICE)) {
+      ctx.addIssue({ code: 'custom', path: ['DEFAULT_VOICE'], message: `must be one of TTS_VOICES (${c.TTS_VOICES.join(', ')})` });
+    }
+  });
+
+export interface Config {
+  readonly backend: (typeof BACKENDS)[number];
+  readonly runpod: { readonly apiKey?: string; readonly endpointId?: string; readonly baseUrl: string };
+  readonly flaskUrl?: string;
+  readonly maxConcurrentJobs: number;
+  readonly refNameTemplate: string;
+  readonly voices: readonly string[];
+  readonly defaultVoice: string;
+  readonly defaultSpeed: number;
+  readonly cacheDir: string;
+  readonly cacheMaxBytes: number;
+  readonly jobTimeoutMs: number;
+  readonly narrationTimeoutMs: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+/**
+ * Builds the config from an environment map (`process.env` by default, after loading `.env`).
+ * Throws NarratorError('config') listing every bad variable; never includes a secret's value.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? 'config');
+      // Our own (custom) messages never quote a value; for secrets, any other message is replaced to be sure.
+      const why = SECRET_VARS.has(name) && issue.code !== 'custom' ? 'is invalid' : issue.message;
+      return `  ${name} ${why}`;
+    });
+    throw new NarratorError('config', 'bad_config', `Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const backend =
+    c.TTS_BACKEND ?? (c.RUNPOD_API_KEY && c.RUNPOD_ENDPOINT_ID ? 'runpod' : c.F5_TTS_API_URL ? 'flask' : 'local');
+  const config: Config = {
+    backend,
+    runpod: { apiKey: c.RUNPOD_API_KEY, endpointId: c.RUNPOD_ENDPOINT_ID, baseUrl: c.RUNPOD_BASE_URL },
+    flaskUrl: c.F5_TTS_API_URL,
+    maxConcurrentJobs: c.MAX_CONCURRENT_JOBS,
+    refNameTemplate: c.REF_NAME_TEMPLATE,
+    voices: Object.freeze([...c.TTS_VOICES]),
+    defaultVoice: c.DEFAULT_VOICE ?? c.TTS_VOICES[0] ?? 'narrator',
+    defaultSpeed: c.DEFAULT_SPEED,
+    cacheDir: c.CACHE_DIR,
+    cacheMaxBytes: c.CACHE_MAX_MB * 1024 * 1024,
+    jobTimeoutMs: c.JOB_TIMEOUT_SEC * 1000,
+    narrationTimeoutMs: c.NARRATION_TIMEOUT_SEC * 1000,
+    logLevel: c.LOG_LEVEL,
+  };
+  return deepFreeze(config);
+}
+
+/** Loads `.env` (if present, without overriding real environment variables) and then the config. */
+export async function loadConfigFromEnv(): Promise<Config> {
+  const dotenv = await import('dotenv');
+  dotenv.config({ quiet: true });
+  return loadConfig(process.env);
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
+}

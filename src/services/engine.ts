@@ -1,0 +1,45 @@
+/**
+ * Wires the engine from the config: backend, process-wide fair scheduler, disk cache, orchestrator.
+ * The CLI and the bot both start here, so they behave the same.
+ */
+import type { Logger } from 'pino';
+import { AudioCache } from './cache.js';
+import type { Config } from './config.js';
+import { registerSecret, silentLogger } from './log.js';
+import { Orchestrator } from './orchestrator.js';
+import { FairScheduler } from './scheduler.js';
+import type { TtsBackend } from './tts/backend.js';
+import { createBackend } from './tts/index.js';
+
+export interface Engine {
+  readonly config: Config;
+  readonly backend: TtsBackend;
+  readonly scheduler: FairScheduler;
+  readonly orchestrator: Orchestrator;
+  close(): Promise<void>;
+}
+
+export function createEngine(config: Config, logger: Logger = silentLogger, backend: TtsBackend = createBackend(config, logger)): Engine {
+  registerSecret(config.runpod.apiKey);
+  const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity));
+  const cache = config.cacheMaxBytes > 0 ? new AudioCache({ dir: config.cacheDir, maxBytes: config.cacheMaxBytes }) : undefined;
+  const orchestrator = new Orchestrator({
+    backend,
+    scheduler,
+    cache,
+    voices: config.voices,
+    defaultVoice: config.defaultVoice,
+    defaultSpeed: config.defaultSpeed,
+    narrationTimeoutMs: config.narrationTimeoutMs,
+    logger,
+  });
+  return {
+    config,
+    backend,
+    scheduler,
+    orchestrator,
+    close: async () => {
+      await backend.close?.();
+    },
+  };
+}
