@@ -65,6 +65,12 @@ const schema = z
     JOB_TIMEOUT_SEC: int(10, 3600).default(300),
     NARRATION_TIMEOUT_SEC: int(10, 7200).default(1800),
     LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
+    DISCORD_TOKEN: optionalString,
+    DISCORD_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional()),
+    DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional()),
+    DISCORD_API_BASE_URL: url.default('https://discord.com/api'),
+    VOICE_IDLE_LEAVE_SEC: int(0, 86_400).default(300),
+    MAX_QUEUE_PER_GUILD: int(1, 100).default(10),
   })
   .superRefine((c, ctx) => {
     if (c.TTS_BACKEND === 'runpod') {
@@ -93,6 +99,16 @@ export interface Config {
   readonly jobTimeoutMs: number;
   readonly narrationTimeoutMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly discord: {
+    readonly token?: string;
+    readonly clientId?: string;
+    readonly guildId?: string;
+    /** REST base without the version (discord.js appends /v10). */
+    readonly apiBaseUrl: string;
+    /** Leave the voice channel after this long with nothing to play (0 = stay). */
+    readonly idleLeaveMs: number;
+    readonly maxQueuePerGuild: number;
+  };
 }
 
 /**
@@ -127,6 +143,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jobTimeoutMs: c.JOB_TIMEOUT_SEC * 1000,
     narrationTimeoutMs: c.NARRATION_TIMEOUT_SEC * 1000,
     logLevel: c.LOG_LEVEL,
+    discord: {
+      token: c.DISCORD_TOKEN,
+      clientId: c.DISCORD_CLIENT_ID,
+      guildId: c.DISCORD_GUILD_ID,
+      apiBaseUrl: c.DISCORD_API_BASE_URL,
+      idleLeaveMs: c.VOICE_IDLE_LEAVE_SEC * 1000,
+      maxQueuePerGuild: c.MAX_QUEUE_PER_GUILD,
+    },
   };
   return deepFreeze(config);
 }

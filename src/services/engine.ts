@@ -21,6 +21,7 @@ export interface Engine {
 
 export function createEngine(config: Config, logger: Logger = silentLogger, backend: TtsBackend = createBackend(config, logger)): Engine {
   registerSecret(config.runpod.apiKey);
+  registerSecret(config.discord.token);
   const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity));
   const cache = config.cacheMaxBytes > 0 ? new AudioCache({ dir: config.cacheDir, maxBytes: config.cacheMaxBytes }) : undefined;
   const orchestrator = new Orchestrator({

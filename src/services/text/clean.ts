@@ -62,15 +62,15 @@ export function cleanText(raw: string, opts: CleanOptions = {}): string {
   const out: string[] = [];
   let paragraphPending = false;
   for (const rawLine of text.split('\n')) {
-    if (rawLine.includes(PARAGRAPH)) {
-      paragraphPending = true;
-      continue;
-    }
-    const line = tidyLine(rawLine);
-    if (!hasSpeakable(line)) continue; // empty, or decoration such as "---" or "..."
-    if (out.length > 0) out.push(paragraphPending ? '\n\n' : '\n');
-    out.push(line);
-    paragraphPending = false;
+    // The marker normally sits alone on its line; splitting on it keeps any text that shares the line.
+    rawLine.split(PARAGRAPH).forEach((piece, i) => {
+      if (i > 0) paragraphPending = true;
+      const line = tidyLine(piece);
+      if (!hasSpeakable(line)) return; // empty, or decoration such as "---" or "..."
+      if (out.length > 0) out.push(paragraphPending ? '\n\n' : '\n');
+      out.push(line);
+      paragraphPending = false;
+    });
   }
   return out.join('');
 }
