@@ -22,7 +22,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
-import { mkdir, readFile, readdir, rename, stat, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { NarratorError, throwIfAborted } from './errors.js';
@@ -234,10 +234,11 @@ export class AudioCache {
     this.#totalBytes -= old.size;
   }
 
+  /** Deletes a damaged entry; recursive because a directory squatting on an entry's name is damage too. */
   async #remove(key: string, file: string): Promise<void> {
     this.#forget(key);
-    await unlink(file).catch((err: unknown) => {
-      if (errorCode(err) !== 'ENOENT') this.#log.warn({ file, err }, 'audio cache: could not delete entry');
+    await rm(file, { recursive: true, force: true }).catch((err: unknown) => {
+      this.#log.warn({ file, err }, 'audio cache: could not delete entry');
     });
   }
 

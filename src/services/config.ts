@@ -27,9 +27,15 @@ const url = z.preprocess(
     .transform((s) => s.replace(/\/+$/, '')),
 );
 const int = (min: number, max: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int(`must be a whole number`).min(min).max(max));
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
+  );
 const num = (min: number, max: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().refine(Number.isFinite, 'must be a number').min(min).max(max));
+  z.preprocess(
+    emptyAsUndefined,
+    z.coerce.number({ error: 'must be a number' }).min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`),
+  );
 
 const schema = z
   .object({

@@ -23,7 +23,8 @@ export function createEngine(config: Config, logger: Logger = silentLogger, back
   registerSecret(config.runpod.apiKey);
   registerSecret(config.discord.token);
   const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity));
-  const cache = config.cacheMaxBytes > 0 ? new AudioCache({ dir: config.cacheDir, maxBytes: config.cacheMaxBytes }) : undefined;
+  // With CACHE_MAX_MB=0 the cache keeps no files but still merges identical concurrent chunks into one job.
+  const cache = new AudioCache({ dir: config.cacheDir, maxBytes: config.cacheMaxBytes, log: logger });
   const orchestrator = new Orchestrator({
     backend,
     scheduler,

@@ -124,7 +124,7 @@ export interface FlaskFaultContext {
   readonly jobId: string;
   /** 1-based: how many POST /tts got this text so far, this one included. */
   readonly attemptForText: number;
-  /** 0-based index of this accepted-for-processing POST /tts. */
+  /** 0-based index among POST /tts that passed validation and the busy check (this one's turn). */
   readonly jobIndex: number;
 }
 
@@ -221,6 +221,7 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
   let current: FlaskJobRecord | undefined;
   let currentStartedAt: number | undefined;
   let closed = false;
+  let faultCalls = 0;
 
   const writeProgress = (jobId: string, value: number, status: string, extra: string | null = null, more: Partial<ProgressRecord> = {}): void => {
     progress.set(jobId, { progress: value, status, extra, timestamp: Date.now() / 1000, ...more });
@@ -343,7 +344,7 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
     const jobId = typeof customId === 'string' && customId !== '' ? customId : `job_${Date.now()}_${jobs.length}`;
     const attemptForText = (textCounts.get(text) ?? 0) + 1;
     textCounts.set(text, attemptForText);
-    const fault = opts.fault?.({ text, jobId, attemptForText, jobIndex: jobs.length });
+    const fault = opts.fault?.({ text, jobId, attemptForText, jobIndex: faultCalls++ });
     if (fault?.kind === 'inference-failed') {
       return reply(res, 500, { error: 'inference_failed', message: fault.message ?? 'text_ref_failed: PhoWhisper returned empty transcription.' });
     }

@@ -17,24 +17,27 @@ export const DISCORD_FRAME_BYTES = 4;
 /** Typed arrays use the platform's byte order; s16le needs little-endian, true everywhere Node ships but s390x. */
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** Writes each sample twice (left, right) as s16le, scaled by 32768, rounded and clamped. */
+/** Writes each sample twice (left, right) as s16le: scaled by 32768, clamped, rounded half away from zero. */
 function toStereoS16le(samples: Float32Array): Buffer {
   const bytes = new ArrayBuffer(samples.length * DISCORD_FRAME_BYTES);
   if (LITTLE_ENDIAN) {
     const out = new Int16Array(bytes);
     for (let i = 0, j = 0; i < samples.length; i++, j += 2) {
-      // Int16Array stores with wrap-around, so clamp first; Math.round(NaN) → NaN → stored as 0.
-      let v = Math.round(samples[i]! * 32768);
+      // Clamp, then round half away from zero by adding ±0.5: the Int16Array store truncates toward zero, which
+      // is much cheaper than Math.round. NaN fails every comparison and is stored as 0.
+      let v = samples[i]! * 32768;
       v = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      v += v < 0 ? -0.5 : 0.5;
       out[j] = v;
       out[j + 1] = v;
     }
   } else {
     const view = new DataView(bytes);
     for (let i = 0, p = 0; i < samples.length; i++, p += 4) {
-      let v = Math.round(samples[i]! * 32768);
-      v = v > 32767 ? 32767 : v < -32768 ? -32768 : v || 0;
-      view.setInt16(p, v, true);
+      let v = samples[i]! * 32768;
+      v = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
+      v += v < 0 ? -0.5 : 0.5;
+      view.setInt16(p, v, true); // ToInt16 truncates, as above
       view.setInt16(p + 2, v, true);
     }
   }

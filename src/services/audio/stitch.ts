@@ -18,8 +18,7 @@ export interface TrimOptions {
   readonly keepMs?: number;
 }
 
-/** RMS window and hop: short enough to locate onsets within a few ms, long enough to average a waveform period. */
-const WINDOW_MS = 10;
+/** RMS windows of 10 ms every 5 ms: short enough to place onsets within a few ms, long enough to span a pitch period. */
 const HOP_MS = 5;
 /** Sound must stay above the threshold this many consecutive windows (≈20 ms) to count, so a lone click doesn't. */
 const MIN_ACTIVE_WINDOWS = 3;
@@ -33,21 +32,28 @@ export function trimSilence(audio: MonoAudio, options: TrimOptions = {}): MonoAu
   const thresholdDb = options.thresholdDb ?? -45;
   const keepMs = options.keepMs ?? 50;
   const threshold = 10 ** (thresholdDb / 20);
-  const window = Math.min(samples.length, Math.max(1, Math.round((sampleRate * WINDOW_MS) / 1000)));
   const hop = Math.max(1, Math.round((sampleRate * HOP_MS) / 1000));
   const empty: MonoAudio = { sampleRate, samples: new Float32Array(0) };
   if (samples.length === 0) return empty;
 
-  // Window w covers [w·hop, w·hop + window); the last window is pinned to the end so no tail is left unexamined.
-  const windowCount = Math.max(1, Math.ceil((samples.length - window) / hop) + 1);
-  const startOf = (w: number): number => Math.min(w * hop, samples.length - window);
-  const active = new Uint8Array(windowCount);
-  const limit = threshold * threshold * window;
-  for (let w = 0; w < windowCount; w++) {
-    const from = startOf(w);
+  // Energies of consecutive hop-sized blocks (the last one may be shorter); window w = blocks w and w + 1, so
+  // every sample is squared once and every window is two additions.
+  const blockCount = Math.ceil(samples.length / hop);
+  const blockEnergy = new Float64Array(blockCount);
+  for (let b = 0, i = 0; b < blockCount; b++) {
+    const end = Math.min(samples.length, i + hop);
     let energy = 0;
-    for (let i = from; i < from + window; i++) energy += samples[i]! * samples[i]!;
-    active[w] = energy >= limit ? 1 : 0;
+    for (; i < end; i++) energy += samples[i]! * samples[i]!;
+    blockEnergy[b] = energy;
+  }
+  const windowCount = Math.max(1, blockCount - 1);
+  const startOf = (w: number): number => w * hop;
+  const endOf = (w: number): number => Math.min(samples.length, (w + 2) * hop);
+  const active = new Uint8Array(windowCount);
+  const thresholdSquared = threshold * threshold;
+  for (let w = 0; w < windowCount; w++) {
+    const energy = blockEnergy[w]! + (blockEnergy[w + 1] ?? 0);
+    active[w] = energy >= thresholdSquared * (endOf(w) - startOf(w)) ? 1 : 0;
   }
   const minRun = Math.min(MIN_ACTIVE_WINDOWS, windowCount);
   let firstWindow = -1;
@@ -63,10 +69,10 @@ export function trimSilence(audio: MonoAudio, options: TrimOptions = {}): MonoAu
 
   // Refine to the first/last sample at or above the threshold inside the boundary windows (RMS ≥ t implies one).
   let onset = startOf(firstWindow);
-  const onsetEnd = onset + window;
+  const onsetEnd = endOf(firstWindow);
   while (onset < onsetEnd - 1 && Math.abs(samples[onset]!) < threshold) onset++;
   const offsetStart = startOf(lastWindow);
-  let offset = offsetStart + window - 1;
+  let offset = endOf(lastWindow) - 1;
   while (offset > offsetStart && Math.abs(samples[offset]!) < threshold) offset--;
 
   const keep = Math.round((sampleRate * keepMs) / 1000);

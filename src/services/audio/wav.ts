@@ -15,6 +15,7 @@
  *   download: error. So is any other chunk before the data that runs past the end (corruption).
  * - A chunk after the data that runs past the end is ignored once fmt and data have been seen (trailing junk).
  */
+import { endianness } from 'node:os';
 import { NarratorError } from '../errors.js';
 import type { MonoAudio } from './types.js';
 
@@ -53,6 +54,8 @@ const FORMAT_NAMES: Record<number, string> = {
   0x0055: 'MP3',
 };
 const MAX_CHANNELS = 64;
+/** Typed-array views read in platform byte order; WAV is little-endian, as is every platform Node ships but s390x. */
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 function badAudio(message: string): NarratorError {
   return new NarratorError('permanent', 'bad_audio', `Bad WAV audio: ${message}`);
@@ -181,7 +184,13 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
         for (let i = 0; i < frames; i++, p += blockAlign) out[i] = (bytes[p]! - 128) / 128;
         break;
       case 'pcm16':
-        for (let i = 0; i < frames; i++, p += blockAlign) out[i] = view.getInt16(p, true) / 32768;
+        if (LITTLE_ENDIAN && (bytes.byteOffset + info.dataOffset) % 2 === 0) {
+          // The common case (torchaudio's output) and the hot one: an aligned view is ~3× faster than DataView.
+          const pcm = new Int16Array(bytes.buffer, bytes.byteOffset + info.dataOffset, frames * channels);
+          for (let i = 0, q = c; i < frames; i++, q += channels) out[i] = pcm[q]! / 32768;
+        } else {
+          for (let i = 0; i < frames; i++, p += blockAlign) out[i] = view.getInt16(p, true) / 32768;
+        }
         break;
       case 'pcm24':
         for (let i = 0; i < frames; i++, p += blockAlign) {
@@ -260,10 +269,11 @@ export function encodeWav(audio: MonoAudio): Uint8Array {
   return bytes;
 }
 
-/** Float in [-1, 1] → int16, rounded and clamped; NaN → 0. */
+/** Float in [-1, 1] → int16: scaled by 32768, clamped, rounded half away from zero; NaN → 0. */
 export function floatToInt16(x: number): number {
-  const v = Math.round(x * 32768);
-  if (v > 32767) return 32767;
-  if (v < -32768) return -32768;
-  return v || 0; // NaN (and -0) → 0
+  const v = x * 32768;
+  if (v >= 32767) return 32767;
+  if (v <= -32768) return -32768;
+  if (!(v === v)) return 0; // NaN
+  return Math.trunc(v + (v < 0 ? -0.5 : 0.5)) || 0; // `|| 0` turns -0 into 0
 }

@@ -34,11 +34,11 @@ function cleanLiteral(text: string): string {
 function tidyLine(line: string): string {
   return line
     .replace(/\s+/gu, ' ')
+    .replace(/\( ?\)|\[ ?\]/g, '')
     .replace(/ +(?=[.,!?;:…)\]”])/gu, '')
     .replace(/(?<=[(\[“]) +/gu, '')
-    .replace(/\(\)|\[\]/g, '')
     .replace(/^[,;:]+ */u, '')
-    .replace(/ +/g, ' ')
+    .replace(/ {2,}/g, ' ')
     .trim();
 }
 

@@ -5,6 +5,7 @@
  * undici uses, so boundaries, quoting and binary parts behave exactly as in real clients.
  */
 import type { IncomingMessage } from 'node:http';
+import { discordErrors, invalidFormBody } from './discordHttpError.js';
 
 export interface UploadedFile {
   /** The form field, e.g. `files[0]`. */
@@ -24,15 +25,6 @@ export interface ParsedBody {
   readonly byteLength: number;
 }
 
-export class BodyError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export async function readRequestBody(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -41,7 +33,7 @@ export async function readRequestBody(req: IncomingMessage, limitBytes: number):
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
     size += buf.length;
     // Discord answers oversized uploads with 413 code 40005; keep reading nothing more than the cap.
-    if (size > limitBytes) throw new BodyError(413, 40005, 'Request entity too large');
+    if (size > limitBytes) throw discordErrors.entityTooLarge();
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
@@ -51,7 +43,7 @@ function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
-    throw new BodyError(400, 50109, 'The request body contains invalid JSON.');
+    throw discordErrors.invalidJson();
   }
 }
 
@@ -67,7 +59,7 @@ export async function parseBody(raw: Buffer, contentType: string | undefined): P
         continue;
       }
       const match = /^files\[(\d+)\]$/.exec(field);
-      if (!match?.[1]) throw new BodyError(400, 50035, `Invalid Form Body: unexpected file field "${field}"`);
+      if (!match?.[1]) throw invalidFormBody([field], 'UNKNOWN_FIELD', `Unexpected file field "${field}".`);
       files.push({
         field,
         index: Number(match[1]),
