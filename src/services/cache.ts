@@ -185,6 +185,7 @@ export class AudioCache {
    * The cached audio for `key`, or else the result of `produce`, stored before it is returned. Identical concurrent
    * calls share one lookup and one producer run; see SingleFlight for how aborting waiters are handled. A producer
    * failure rejects every current waiter and is not cached. Audio produced after every waiter left is not stored.
+   * Waiters of one run receive the same `bytes` object: treat it as read-only.
    */
   async getOrCreate(
     key: string,

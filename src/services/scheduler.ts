@@ -4,7 +4,8 @@
  * A plain semaphore serves waiters first-come-first-served, so one 100-chunk narration queued first would hold every
  * slot until it finished and a 3-chunk reply started later would wait behind all of it. Here each requester (a
  * narration) has its own FIFO queue of chunks, and a freed slot goes to the next requester in round-robin order that
- * has queued work: the short request gets every other slot as soon as it arrives.
+ * has queued work: the short request gets every other slot as soon as it arrives. A requester that gets work joins
+ * the ring just ahead of the one served last, so nobody is served twice in a row while someone else is waiting.
  *
  * Everything is event driven (a slot frees when a task's promise settles, a queued task leaves when its signal
  * aborts) and every operation is O(1): queues are intrusive doubly linked lists so an aborted task is unlinked in
@@ -119,7 +120,7 @@ export class FairScheduler {
       const requester = this.#ring.shift();
       if (!requester) return;
       const job = requester.queue.shift();
-      // A requester is in the ring only while its queue is non-empty (see #dequeue), so `job` is always defined.
+      // A requester is in the ring only while its queue is non-empty (see #cancelQueued), so `job` is always defined.
       if (!job) throw new Error('FairScheduler invariant broken: empty requester in the ring');
       requester.ringNode = requester.queue.size > 0 ? this.#ring.push(requester) : undefined;
       this.#lastServed = requester;

@@ -194,7 +194,7 @@ export class Resampler {
   }
 
   #drain(table: PolyphaseTable, limit: number): Float32Array {
-    const { up, down, taps, coefficients } = table;
+    const { up, down, taps } = table;
     // Outputs j = 0.. with base_j + taps ≤ length, where base_j = base + floor((phase + j·down) / up).
     const lastBase = this.#length - taps;
     const span = (lastBase - this.#base + 1) * up - this.#phase;

@@ -23,8 +23,7 @@ export interface PreparedText {
  * so it never refuses what a Discord option of the same `max_length` accepted).
  */
 export function assertTextLength(raw: string, max: number = MAX_INPUT_CHARS): void {
-  let length = 0;
-  for (const _ of raw) length++;
+  const length = [...raw].length;
   if (length > max) {
     throw new NarratorError(
       'user',

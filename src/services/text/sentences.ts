@@ -53,8 +53,22 @@ const INITIAL = /^\p{Lu}\.$/u;
 const LIST_LABEL = /^(?:\d{1,3}|[A-Za-z]|[IVXLC]{1,6})\.$/u;
 const ELLIPSIS_THEN_CAPITAL = /(?:…|\.{3,})\s+(?=["“‘'(«]?\p{Lu})/gu;
 
-function tokens(text: string): string[] {
-  return text.trim().split(/\s+/u).map((token) => token.replace(OPENERS, ''));
+/** The last `count` whitespace-separated tokens of `text`, without opening brackets or quotes. */
+function lastTokens(text: string, count: number): string[] {
+  const found: string[] = [];
+  let end = text.trimEnd().length;
+  while (found.length < count && end > 0) {
+    let start = end;
+    while (start > 0 && !/\s/u.test(text[start - 1] ?? '')) start--;
+    found.unshift(text.slice(start, end).replace(OPENERS, ''));
+    end = start;
+    while (end > 0 && /\s/u.test(text[end - 1] ?? '')) end--;
+  }
+  return found;
+}
+
+function firstToken(text: string): string | undefined {
+  return /\S+/u.exec(text)?.[0].replace(OPENERS, '');
 }
 
 function isAbbreviation(token: string): boolean {
@@ -76,14 +90,15 @@ function startsCapitalised(token: string | undefined): boolean {
 function mustJoin(before: string, after: string): boolean {
   if (!/\s$/u.test(before)) return true;
   if (!hasSpeakable(before) || !hasSpeakable(after)) return true;
-  const left = tokens(before);
-  const last = left.at(-1) ?? '';
-  const next = tokens(after)[0];
+  const tail = lastTokens(before, 2);
+  const last = tail.at(-1) ?? '';
+  const secondLast = tail.length === 2 ? tail[0] : undefined;
+  const next = firstToken(after);
   if (isAbbreviation(last)) return true;
-  if (left.length === 1 && LIST_LABEL.test(last)) return true;
+  if (secondLast === undefined && LIST_LABEL.test(last)) return true;
   if (INITIAL.test(last) && next !== undefined) {
     if (INITIAL.test(next)) return true;
-    if (startsCapitalised(left.at(-2)) && startsCapitalised(next)) return true;
+    if (startsCapitalised(secondLast) && startsCapitalised(next)) return true;
   }
   return false;
 }

@@ -9,7 +9,8 @@
  * minimum are avoided when possible.
  *
  * A run without spaces longer than the maximum (a pasted hash, "hahahaha…") cannot be split at a word; it
- * is cut hard at the maximum, between grapheme clusters so no letter loses its diacritic.
+ * is cut hard at the maximum, between grapheme clusters so no letter loses its diacritic. A hard-cut piece
+ * with no letter or digit at all (a wall of "****") is dropped: sent alone it would only make noise.
  *
  * Lengths are UTF-16 code units (`.length`): after NFC and emoji removal Vietnamese text is all in the BMP,
  * where that equals the character count, and elsewhere it only over-counts, so a chunk never exceeds the
@@ -61,6 +62,7 @@ function cutsOf(text: string): Cut[] {
 }
 
 const SPEAKABLE = /[\p{L}\p{N}]/gu;
+const SPEAKABLE_CHAR = /[\p{L}\p{N}]/u;
 
 function bestCut(text: string, maxChars: number, minChars: number): Cut {
   const pieces = Math.ceil(text.length / maxChars);
@@ -103,5 +105,6 @@ export function splitLongSentence(sentence: string, maxChars: number, minChars: 
     rest = rest.slice(cut.rightStart).trimStart();
   }
   if (rest !== '') pieces.push(rest);
-  return pieces;
+  // A piece with nothing to say (a hard-cut wall of "****") would only be noise: drop it.
+  return pieces.filter((piece) => SPEAKABLE_CHAR.test(piece));
 }

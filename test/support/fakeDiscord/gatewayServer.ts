@@ -103,6 +103,8 @@ export class GatewayServer {
   readonly closes: GatewayClose[] = [];
   readonly received: ReceivedGatewayOp[] = [];
   readonly #wss = new WebSocketServer({ noServer: true });
+  /** Sockets the fake closed itself: their close event is not the bot's doing. */
+  readonly #serverClosed = new WeakSet<WebSocket>();
   #origin = '';
 
   constructor(
@@ -156,6 +158,9 @@ export class GatewayServer {
     const session = this.activeSession;
     if (!session?.ws) return;
     this.closes.push({ sessionId: session.id, code, reason, by: 'server', at: performance.now() });
+    this.#serverClosed.add(session.ws);
+    // Invalid seq / session timeout end the session on Discord; other codes leave it resumable.
+    if (code === GatewayCloseCodes.InvalidSeq || code === GatewayCloseCodes.SessionTimedOut) this.sessions.delete(session.id);
     session.ws.close(code, reason);
   }
 
@@ -169,6 +174,7 @@ export class GatewayServer {
     const closeWith = (code: number, reason: string): void => {
       this.diag.problem(`gateway: closing the bot's socket with ${code}: ${reason}`);
       this.closes.push({ sessionId: session?.id, code, reason, by: 'server', at: performance.now() });
+      this.#serverClosed.add(ws);
       ws.close(code, reason);
     };
     if (url.searchParams.get('compress') || (url.searchParams.get('encoding') ?? 'json') !== 'json') {
@@ -253,10 +259,11 @@ export class GatewayServer {
     });
 
     ws.on('close', (code: number, reason: Buffer) => {
-      const wasServer = this.closes.at(-1)?.by === 'server' && this.closes.at(-1)?.sessionId === session?.id && this.closes.at(-1)?.code === code;
-      if (!wasServer) this.closes.push({ sessionId: session?.id, code, reason: reason.toString('utf8'), by: 'client', at: performance.now() });
-      // Discord ends a session when the client closes normally; any other close leaves it resumable.
-      if (session && !wasServer && (code === 1000 || code === 1001)) this.sessions.delete(session.id);
+      if (!this.#serverClosed.has(ws)) {
+        this.closes.push({ sessionId: session?.id, code, reason: reason.toString('utf8'), by: 'client', at: performance.now() });
+        // Discord ends a session when the client closes normally; any other close leaves it resumable.
+        if (session && (code === 1000 || code === 1001)) this.sessions.delete(session.id);
+      }
       this.feed.notify();
     });
   }

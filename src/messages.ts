@@ -1,0 +1,403 @@
+/**
+ * Every text a Discord user reads, in Vietnamese and English, and the one mapping from an error to what the user
+ * is told. Kept in one file so a translator sees all of it at once and so the two languages cannot drift: the
+ * Vietnamese table is typed as `typeof en`, so a missing or mistyped entry fails the type check.
+ *
+ * Replies follow the interaction's locale: Vietnamese for `vi`, English for everything else. Error `detail`s
+ * (worker bodies, tracebacks) are never shown — only a short text chosen by the error's code, or by its kind
+ * when the code is unknown here.
+ */
+import { isNarratorError } from './services/errors.js';
+
+export type Lang = 'vi' | 'en';
+
+/** Discord locales are `vi`, `en-US`, `en-GB`, … — only Vietnamese has its own texts. */
+export function langOf(locale: string | null | undefined): Lang {
+  return locale?.toLowerCase().startsWith('vi') ? 'vi' : 'en';
+}
+
+/** What the narration reply shows while a narration is queued, synthesized and played. */
+export interface NarrationStatusView {
+  readonly phase: 'queued' | 'synthesizing' | 'playing';
+  /** 1-based place among the narrations waiting in this server (only when queued). */
+  readonly queuePosition?: number;
+  readonly chunksReady: number;
+  readonly chunksTotal: number;
+  /** The backend reported that the job is waiting for a worker. */
+  readonly waiting?: 'cold_start' | 'no_workers' | 'queue';
+  /** The backend is retrying a chunk after this error code. */
+  readonly retrying?: string;
+  /** Synthesis failed mid-way; what was ready still plays. */
+  readonly failedMidway?: unknown;
+  /** Voice channel id, shown as a channel mention. */
+  readonly channelId?: string;
+}
+
+export type CancelReason = 'skipped' | 'stopped' | 'left' | 'shutdown' | 'disconnected' | 'idle' | 'connect_failed';
+
+/** Discord shows at most 2000 characters per message. */
+export const MESSAGE_LIMIT = 2000;
+
+/** A filled/empty bar with the count: `▰▰▰▱▱▱▱▱▱▱ 3/10`. */
+export function progressBar(done: number, total: number, width = 10): string {
+  const safeTotal = Math.max(1, total);
+  const clamped = Math.min(Math.max(0, done), safeTotal);
+  const filled = Math.round((clamped / safeTotal) * width);
+  return `${'▰'.repeat(filled)}${'▱'.repeat(width - filled)} ${clamped}/${total}`;
+}
+
+/** 83.4 → "1:23". */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const rest = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${rest}` : `${m}:${rest}`;
+}
+
+/** Cuts `text` to at most `max` characters (code points), ending with an ellipsis when cut. */
+export function truncate(text: string, max: number): string {
+  const chars = [...text];
+  if (chars.length <= max) return text;
+  return `${chars.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…`;
+}
+
+/** The user's text as a Discord quote block, cut to fit; never pings anyone (replies use allowedMentions parse: []). */
+export function quoteText(text: string, max = 600): string {
+  const cut = truncate(text.trim().replace(/\n{3,}/g, '\n\n'), max);
+  return cut
+    .split('\n')
+    .map((line) => `> ${line}`)
+    .join('\n');
+}
+
+const en = {
+  // --- command names and descriptions (Discord shows these in the command picker) ---
+  cmdNarrateDescription: 'Read a text aloud in your voice channel',
+  optTextDescription: 'The text to read (up to 6000 characters)',
+  optVoiceDescription: 'Which voice reads it',
+  optSpeedDescription: 'Speaking speed, 0.5 (slow) to 2.0 (fast)',
+  cmdStopDescription: 'Stop the narration and clear the queue',
+  cmdSkipDescription: 'Skip the current narration',
+  cmdQueueDescription: 'Show what is playing and waiting',
+  cmdLeaveDescription: 'Stop everything and leave the voice channel',
+  cmdVoicesDescription: 'List the voices you can choose',
+
+  // --- checks before a narration is accepted ---
+  guildOnly: () => 'This command works only in a server.',
+  notInVoice: () => 'Join a voice channel first, then use `/narrate` again.',
+  stageNotSupported: () => 'I cannot narrate in a stage channel. Use a normal voice channel.',
+  missingVoicePermissions: (p: { channelId: string; missing: string }) =>
+    `I do not have permission to ${p.missing} in <#${p.channelId}>. Ask an admin to give me **Connect** and **Speak** there.`,
+  channelFull: (p: { channelId: string }) => `<#${p.channelId}> is full, so I cannot join it.`,
+  busyElsewhere: (p: { channelId: string }) =>
+    `I am already narrating in <#${p.channelId}>. Join that channel, or wait until it is finished.`,
+  queueFull: (p: { max: number }) => `The queue for this server is full (${p.max} narrations waiting). Try again when one has finished.`,
+  shuttingDown: () => 'The bot is restarting right now. Try again in a minute.',
+  notInBotChannel: () => 'Join my voice channel to control the narration.',
+  permissionWords: (p: { connect: boolean; speak: boolean; view: boolean }) =>
+    [p.view ? 'see the channel' : '', p.connect ? 'connect' : '', p.speak ? 'speak' : ''].filter(Boolean).join(' and '),
+
+  // --- the narration reply ---
+  queued: (p: { position: number }) => `⏳ Queued — ${p.position === 1 ? 'next in line' : `position ${p.position}`}.`,
+  synthesizing: (p: { bar: string }) => `🎙️ Preparing the audio… ${p.bar}`,
+  playing: (p: { bar: string; channelId?: string }) =>
+    `▶️ Playing${p.channelId ? ` in <#${p.channelId}>` : ''} · ${p.bar}`,
+  waitingColdStart: () => '🧊 A worker is warming up (cold start) — the first part can take a minute.',
+  waitingNoWorkers: () => '⏳ No worker is free right now — waiting for one.',
+  waitingQueue: () => '⏳ Waiting in the worker queue…',
+  retrying: (p: { reason: string }) => `🔁 Retrying a part (${p.reason})…`,
+  failedMidway: (p: { reason: string }) => `⚠️ ${p.reason} Playing what is ready.`,
+  done: (p: { duration: string; voice: string; speed: number }) => `✅ Narrated · ${p.duration} · voice **${p.voice}** · speed ${p.speed}`,
+  doneNoVoice: (p: { duration: string }) => `✅ Finished (${p.duration}), but I could not play it in the voice channel.`,
+  failedPartial: (p: { done: number; total: number; reason: string }) =>
+    `⚠️ Stopped after part ${p.done} of ${p.total}: ${p.reason} The attachment holds what was read.`,
+  failed: (p: { reason: string }) => `❌ ${p.reason}`,
+  cancelled: (p: { reason: CancelReason; by?: string }) => {
+    switch (p.reason) {
+      case 'skipped':
+        return `⏭️ Skipped${p.by ? ` by ${p.by}` : ''}.`;
+      case 'stopped':
+        return `⏹️ Stopped${p.by ? ` by ${p.by}` : ''}.`;
+      case 'left':
+        return `👋 Cancelled: I left the voice channel${p.by ? ` (${p.by} used /leave)` : ''}.`;
+      case 'shutdown':
+        return '🛑 Cancelled: the bot is shutting down. Please try again in a minute.';
+      case 'disconnected':
+        return '🔌 Cancelled: I was disconnected from the voice channel.';
+      case 'idle':
+        return '👋 Cancelled: I left the voice channel.';
+      case 'connect_failed':
+        return '🔌 Cancelled: I could not connect to the voice channel. Try again in a moment.';
+    }
+  },
+  attachmentTooLarge: () => '(The audio is too large to attach here.)',
+  attachmentCompressed: () => '(Compressed to Ogg Opus to fit the upload limit.)',
+  tokenExpiredPrefix: (p: { userId: string }) => `<@${p.userId}> your narration is finished:`,
+
+  // --- /stop /skip /queue /leave /voices ---
+  stopped: (p: { count: number }) => (p.count > 0 ? `⏹️ Stopped and cleared ${p.count} narration(s).` : '⏹️ Nothing was playing.'),
+  skipped: (p: { who: string }) => `⏭️ Skipped the narration by ${p.who}.`,
+  nothingPlaying: () => 'Nothing is playing right now.',
+  left: () => '👋 Left the voice channel.',
+  notConnected: () => 'I am not in a voice channel in this server.',
+  queueEmpty: () => 'The queue is empty.',
+  queueTitle: (p: { count: number; max: number }) => `**Narrations** (${p.count}, at most ${p.max} waiting):`,
+  queueRowPlaying: (p: { who: string; words: string; bar: string }) => `▶️ <@${p.who}> — “${p.words}” · ${p.bar}`,
+  queueRowPreparing: (p: { who: string; words: string; bar: string }) => `🎙️ <@${p.who}> — “${p.words}” · preparing ${p.bar}`,
+  queueRowWaiting: (p: { n: number; who: string; words: string; ready: boolean }) =>
+    `${p.n}. <@${p.who}> — “${p.words}”${p.ready ? ' · preparing' : ''}`,
+  voicesTitle: (p: { count: number }) => `**Voices** (${p.count}):`,
+  voiceDefault: () => 'default',
+  voiceNotOnWorker: () => 'not installed on the worker',
+  voicesWorkerUnreachable: () => '(Could not ask the worker which voices it has.)',
+
+  // --- errors ---
+  errVoiceUnknown: (p: { voices: string }) => `Unknown voice. Choose one of: ${p.voices}.`,
+  errSpeed: (p: { min: number; max: number }) => `The speed must be between ${p.min} and ${p.max}.`,
+  errTextTooLong: () => 'The text is too long. Split it into smaller parts.',
+  errNothingSpeakable: () => 'There is nothing to read aloud: the text is empty after removing links, emoji and formatting.',
+  errWorkerBusy: () => 'The speech workers are busy right now. Try again in a minute.',
+  errColdStart: () => 'No speech worker became available in time (they may be starting up). Try again in a minute.',
+  errServiceDown: () => 'The speech service is having trouble right now. Try again later.',
+  errNetwork: () => 'I could not reach the speech service. Try again later.',
+  errAuth: () => 'The speech service refused the bot’s credentials. Ask the bot’s admin to check the RunPod API key.',
+  errEndpoint: () => 'The speech service endpoint does not exist. Ask the bot’s admin to check the RunPod endpoint id.',
+  errConfig: () => 'The bot is not configured correctly. Ask its admin to check the logs.',
+  errSynthesisFailed: () => 'The speech worker failed on this text.',
+  errTimeout: () => 'The narration took too long and was stopped.',
+  errCancelled: () => 'The narration was cancelled.',
+  errVoiceConnect: () => 'I could not connect to the voice channel. Try again in a moment.',
+  errUnexpected: () => 'Something went wrong on my side. Please try again.',
+};
+
+export type Texts = typeof en;
+
+const vi: Texts = {
+  cmdNarrateDescription: 'Đọc to một đoạn văn trong kênh thoại của bạn',
+  optTextDescription: 'Văn bản cần đọc (tối đa 6000 ký tự)',
+  optVoiceDescription: 'Giọng đọc',
+  optSpeedDescription: 'Tốc độ đọc, từ 0.5 (chậm) đến 2.0 (nhanh)',
+  cmdStopDescription: 'Dừng đọc và xoá hàng đợi',
+  cmdSkipDescription: 'Bỏ qua bài đang đọc',
+  cmdQueueDescription: 'Xem bài đang đọc và các bài đang chờ',
+  cmdLeaveDescription: 'Dừng tất cả và rời kênh thoại',
+  cmdVoicesDescription: 'Danh sách giọng đọc có thể chọn',
+
+  guildOnly: () => 'Lệnh này chỉ dùng được trong máy chủ.',
+  notInVoice: () => 'Hãy vào một kênh thoại trước, rồi dùng lại `/narrate`.',
+  stageNotSupported: () => 'Mình không đọc được trong kênh sân khấu (stage). Hãy dùng kênh thoại thường.',
+  missingVoicePermissions: (p) =>
+    `Mình không có quyền ${p.missing} trong <#${p.channelId}>. Nhờ quản trị viên cấp quyền **Connect** và **Speak** ở kênh đó.`,
+  channelFull: (p) => `<#${p.channelId}> đã đầy nên mình không vào được.`,
+  busyElsewhere: (p) => `Mình đang đọc trong <#${p.channelId}>. Hãy vào kênh đó, hoặc đợi đọc xong.`,
+  queueFull: (p) => `Hàng đợi của máy chủ này đã đầy (${p.max} bài đang chờ). Hãy thử lại khi có bài đọc xong.`,
+  shuttingDown: () => 'Bot đang khởi động lại. Hãy thử lại sau một phút.',
+  notInBotChannel: () => 'Hãy vào kênh thoại của mình để điều khiển việc đọc.',
+  permissionWords: (p) => [p.view ? 'xem kênh' : '', p.connect ? 'kết nối' : '', p.speak ? 'nói' : ''].filter(Boolean).join(' và '),
+
+  queued: (p) => `⏳ Đã xếp hàng — ${p.position === 1 ? 'bài tiếp theo' : `vị trí ${p.position}`}.`,
+  synthesizing: (p) => `🎙️ Đang tạo giọng đọc… ${p.bar}`,
+  playing: (p) => `▶️ Đang đọc${p.channelId ? ` trong <#${p.channelId}>` : ''} · ${p.bar}`,
+  waitingColdStart: () => '🧊 Máy chủ giọng nói đang khởi động — phần đầu có thể mất khoảng một phút.',
+  waitingNoWorkers: () => '⏳ Hiện chưa có máy chủ giọng nói nào rảnh — đang chờ.',
+  waitingQueue: () => '⏳ Đang chờ trong hàng đợi của máy chủ giọng nói…',
+  retrying: (p) => `🔁 Đang thử lại một phần (${p.reason})…`,
+  failedMidway: (p) => `⚠️ ${p.reason} Đang đọc phần đã sẵn sàng.`,
+  done: (p) => `✅ Đã đọc xong · ${p.duration} · giọng **${p.voice}** · tốc độ ${p.speed}`,
+  doneNoVoice: (p) => `✅ Đã tạo xong (${p.duration}), nhưng mình không phát được trong kênh thoại.`,
+  failedPartial: (p) => `⚠️ Dừng sau phần ${p.done}/${p.total}: ${p.reason} Tệp đính kèm chứa phần đã đọc.`,
+  failed: (p) => `❌ ${p.reason}`,
+  cancelled: (p) => {
+    switch (p.reason) {
+      case 'skipped':
+        return `⏭️ Đã bỏ qua${p.by ? ` (bởi ${p.by})` : ''}.`;
+      case 'stopped':
+        return `⏹️ Đã dừng${p.by ? ` (bởi ${p.by})` : ''}.`;
+      case 'left':
+        return `👋 Đã huỷ: mình đã rời kênh thoại${p.by ? ` (${p.by} dùng /leave)` : ''}.`;
+      case 'shutdown':
+        return '🛑 Đã huỷ: bot đang tắt. Hãy thử lại sau một phút.';
+      case 'disconnected':
+        return '🔌 Đã huỷ: mình bị ngắt kết nối khỏi kênh thoại.';
+      case 'idle':
+        return '👋 Đã huỷ: mình đã rời kênh thoại.';
+      case 'connect_failed':
+        return '🔌 Đã huỷ: mình không kết nối được vào kênh thoại. Hãy thử lại sau.';
+    }
+  },
+  attachmentTooLarge: () => '(Tệp âm thanh quá lớn để đính kèm ở đây.)',
+  attachmentCompressed: () => '(Đã nén sang Ogg Opus cho vừa giới hạn tải lên.)',
+  tokenExpiredPrefix: (p) => `<@${p.userId}> bài đọc của bạn đã xong:`,
+
+  stopped: (p) => (p.count > 0 ? `⏹️ Đã dừng và xoá ${p.count} bài.` : '⏹️ Không có gì đang phát.'),
+  skipped: (p) => `⏭️ Đã bỏ qua bài của ${p.who}.`,
+  nothingPlaying: () => 'Hiện không có gì đang phát.',
+  left: () => '👋 Đã rời kênh thoại.',
+  notConnected: () => 'Mình không ở kênh thoại nào trong máy chủ này.',
+  queueEmpty: () => 'Hàng đợi trống.',
+  queueTitle: (p) => `**Danh sách đọc** (${p.count}, tối đa ${p.max} bài chờ):`,
+  queueRowPlaying: (p) => `▶️ <@${p.who}> — “${p.words}” · ${p.bar}`,
+  queueRowPreparing: (p) => `🎙️ <@${p.who}> — “${p.words}” · đang chuẩn bị ${p.bar}`,
+  queueRowWaiting: (p) => `${p.n}. <@${p.who}> — “${p.words}”${p.ready ? ' · đang chuẩn bị' : ''}`,
+  voicesTitle: (p) => `**Giọng đọc** (${p.count}):`,
+  voiceDefault: () => 'mặc định',
+  voiceNotOnWorker: () => 'chưa cài trên máy chủ giọng nói',
+  voicesWorkerUnreachable: () => '(Không hỏi được máy chủ giọng nói về các giọng đã cài.)',
+
+  errVoiceUnknown: (p) => `Không có giọng này. Hãy chọn một trong: ${p.voices}.`,
+  errSpeed: (p) => `Tốc độ phải trong khoảng ${p.min} đến ${p.max}.`,
+  errTextTooLong: () => 'Văn bản quá dài. Hãy chia thành nhiều phần nhỏ hơn.',
+  errNothingSpeakable: () => 'Không có gì để đọc: văn bản trống sau khi bỏ liên kết, emoji và định dạng.',
+  errWorkerBusy: () => 'Máy chủ giọng nói đang bận. Hãy thử lại sau một phút.',
+  errColdStart: () => 'Không có máy chủ giọng nói nào sẵn sàng kịp (có thể đang khởi động). Hãy thử lại sau một phút.',
+  errServiceDown: () => 'Dịch vụ giọng nói đang gặp sự cố. Hãy thử lại sau.',
+  errNetwork: () => 'Không kết nối được tới dịch vụ giọng nói. Hãy thử lại sau.',
+  errAuth: () => 'Dịch vụ giọng nói từ chối thông tin đăng nhập của bot. Nhờ quản trị bot kiểm tra RunPod API key.',
+  errEndpoint: () => 'Không tìm thấy endpoint của dịch vụ giọng nói. Nhờ quản trị bot kiểm tra RunPod endpoint id.',
+  errConfig: () => 'Bot chưa được cấu hình đúng. Nhờ quản trị bot xem nhật ký (log).',
+  errSynthesisFailed: () => 'Máy chủ giọng nói bị lỗi với đoạn văn này.',
+  errTimeout: () => 'Việc đọc mất quá lâu nên đã bị dừng.',
+  errCancelled: () => 'Việc đọc đã bị huỷ.',
+  errVoiceConnect: () => 'Mình không kết nối được vào kênh thoại. Hãy thử lại sau.',
+  errUnexpected: () => 'Có lỗi xảy ra phía bot. Hãy thử lại.',
+};
+
+export function texts(lang: Lang): Texts {
+  return lang === 'vi' ? vi : en;
+}
+
+/** Context some error texts need (the allow-list of voices, the speed range, the queue limit). */
+export interface ErrorContext {
+  readonly voices?: readonly string[];
+  readonly speedMin?: number;
+  readonly speedMax?: number;
+  readonly maxQueue?: number;
+}
+
+/**
+ * The short, specific text for any failure. Codes the engine and the bot throw are mapped one by one; an unknown
+ * code falls back on its kind; anything that is not a NarratorError is "something went wrong on my side".
+ */
+export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): string {
+  const t = texts(lang);
+  if (!isNarratorError(err)) return t.errUnexpected();
+  const known = codeText(lang, err.code, ctx);
+  if (known !== undefined) return known;
+  switch (err.kind) {
+    case 'config':
+      return t.errConfig();
+    case 'transient':
+      return t.errServiceDown();
+    case 'timeout':
+      return t.errTimeout();
+    case 'aborted':
+      return t.errCancelled();
+    case 'permanent':
+      return t.errSynthesisFailed();
+    case 'user':
+      // A user error the table does not know yet: its message is written for users (English only).
+      return lang === 'en' ? err.message : t.errUnexpected();
+  }
+}
+
+/** The text for one error code, or undefined when this table does not know the code. */
+export function codeText(lang: Lang, code: string, ctx: ErrorContext = {}): string | undefined {
+  const t = texts(lang);
+  switch (code) {
+    case 'voice_unknown':
+      return t.errVoiceUnknown({ voices: ctx.voices?.length ? ctx.voices.join(', ') : '/voices' });
+    case 'speed_out_of_range':
+    case 'speed_invalid':
+    case 'bad_speed':
+      return t.errSpeed({ min: ctx.speedMin ?? 0.5, max: ctx.speedMax ?? 2 });
+    case 'text_too_long':
+      return t.errTextTooLong();
+    case 'nothing_speakable':
+      return t.errNothingSpeakable();
+    case 'queue_full':
+      return t.queueFull({ max: ctx.maxQueue ?? 0 });
+    case 'shutting_down':
+      return t.shuttingDown();
+    case 'voice_connect_failed':
+      return t.errVoiceConnect();
+    case 'worker_busy':
+    case 'rate_limited':
+    case 'duplicate_job':
+      return t.errWorkerBusy();
+    case 'job_expired':
+      return t.errColdStart();
+    case 'server_error':
+    case 'download_failed':
+    case 'bad_response':
+    case 'no_output':
+      return t.errServiceDown();
+    case 'network':
+      return t.errNetwork();
+    case 'runpod_auth':
+      return t.errAuth();
+    case 'endpoint_not_found':
+      return t.errEndpoint();
+    case 'bad_config':
+    case 'local_tts_missing':
+      return t.errConfig();
+    case 'handler_crashed':
+    case 'inference_failed':
+    case 'tts_failed':
+    case 'worker_error':
+    case 'bad_audio':
+    case 'bad_request':
+    case 'local_tts_failed':
+      return t.errSynthesisFailed();
+    case 'job_timed_out':
+    case 'job_deadline':
+    case 'narration_deadline':
+    case 'worker_timeout':
+      return t.errTimeout();
+    case 'cancelled_remotely':
+    case 'aborted':
+      return t.errCancelled();
+    default:
+      return undefined;
+  }
+}
+
+/** The narration reply's status lines while it is in progress. */
+export function renderStatus(lang: Lang, view: NarrationStatusView, ctx: ErrorContext = {}): string {
+  const t = texts(lang);
+  const bar = progressBar(view.chunksReady, view.chunksTotal);
+  const lines: string[] = [];
+  if (view.phase === 'queued') lines.push(t.queued({ position: view.queuePosition ?? 1 }));
+  else if (view.phase === 'synthesizing') lines.push(t.synthesizing({ bar }));
+  else lines.push(t.playing({ bar, channelId: view.channelId }));
+  if (view.failedMidway !== undefined) {
+    lines.push(t.failedMidway({ reason: errorText(lang, view.failedMidway, ctx) }));
+  } else if (view.phase !== 'queued' && view.chunksReady < view.chunksTotal) {
+    if (view.waiting === 'cold_start') lines.push(t.waitingColdStart());
+    else if (view.waiting === 'no_workers') lines.push(t.waitingNoWorkers());
+    else if (view.waiting === 'queue') lines.push(t.waitingQueue());
+    else if (view.retrying) lines.push(t.retrying({ reason: shortReason(codeText(lang, view.retrying, ctx) ?? view.retrying) }));
+  }
+  return lines.join('\n');
+}
+
+/** Joins status and the quoted text, keeping the whole under Discord's limit (the quote is cut, not the status). */
+export function composeMessage(status: string, text: string | undefined): string {
+  if (!text) return truncate(status, MESSAGE_LIMIT);
+  const room = MESSAGE_LIMIT - status.length - 2;
+  if (room < 40) return truncate(status, MESSAGE_LIMIT);
+  // quoteText adds "> " per line; leave room for that by quoting a shorter text.
+  let max = Math.min(600, room);
+  let quoted = quoteText(text, max);
+  while (quoted.length > room && max > 20) {
+    max = Math.floor(max * 0.8);
+    quoted = quoteText(text, max);
+  }
+  return quoted.length > room ? status : `${status}\n${quoted}`;
+}
+
+/** "The speech workers are busy right now. Try again in a minute." → "The speech workers are busy right now" */
+function shortReason(text: string): string {
+  const first = text.split(/(?<=[.!?])\s/)[0] ?? text;
+  return first.replace(/[.!?]$/, '');
+}

@@ -1,0 +1,301 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { NarratorError } from '../src/services/errors.js';
+import { chunkText, prepareText, type Chunk } from '../src/services/text/index.js';
+
+/** Same rule as the module: a chunk must hold a letter or a digit. */
+const SPEAKABLE = /[\p{L}\p{N}]/u;
+
+function words(text: string): string[] {
+  return text.split(/\s+/u).filter((word) => word !== '');
+}
+
+/**
+ * Checks every promise chunkText makes about `cleaned` and returns nothing; throws on the first broken one.
+ * Words are compared in order; a word may be split across chunks only when it is longer than maxChars.
+ */
+function assertChunkingInvariants(cleaned: string, chunks: Chunk[], maxChars: number, minChars: number): void {
+  const source: { word: string; paragraph: number; firstInParagraph: boolean }[] = [];
+  cleaned.split('\n\n').forEach((paragraph, p) => {
+    words(paragraph).forEach((word, i) => source.push({ word, paragraph: p, firstInParagraph: i === 0 }));
+  });
+
+  let w = 0;
+  let offset = 0;
+  const chunkParagraph: number[] = [];
+  chunks.forEach((chunk, c) => {
+    assert.equal(chunk.index, c, 'indexes run 0, 1, 2…');
+    assert.equal(chunk.text, chunk.text.trim(), `chunk ${c} is trimmed`);
+    assert.ok(!chunk.text.includes('\n'), `chunk ${c} has no newline`);
+    assert.ok(SPEAKABLE.test(chunk.text), `chunk ${c} has something to say: ${JSON.stringify(chunk.text)}`);
+    assert.ok(chunk.text.length <= maxChars, `chunk ${c} is ${chunk.text.length} > ${maxChars}`);
+
+    const start = source[w];
+    assert.ok(start, `chunk ${c} has words beyond the cleaned text`);
+    const expectedBreak = c === 0 ? 'none' : offset === 0 && start.firstInParagraph ? 'paragraph' : 'sentence';
+    assert.equal(chunk.breakBefore, expectedBreak, `chunk ${c} breakBefore`);
+    chunkParagraph.push(start.paragraph);
+
+    const chunkWords = words(chunk.text);
+    chunkWords.forEach((word, i) => {
+      const current = source[w];
+      assert.ok(current, `chunk ${c} word ${JSON.stringify(word)} is extra`);
+      assert.equal(current.paragraph, start.paragraph, `chunk ${c} crosses a paragraph break`);
+      assert.equal(current.word.slice(offset, offset + word.length), word, `chunk ${c} word ${i} lost or doubled text`);
+      offset += word.length;
+      if (offset === current.word.length) {
+        w++;
+        offset = 0;
+      } else {
+        // A partial word: only a token too long for any chunk may be cut, and only at a chunk's end.
+        assert.ok(current.word.length > maxChars, `chunk ${c} cut the word ${JSON.stringify(current.word)}`);
+        assert.equal(i, chunkWords.length - 1, `chunk ${c} cut a word before its end`);
+      }
+    });
+  });
+  assert.equal(w, source.length, 'every word of the cleaned text is in a chunk');
+
+  // Short chunks are allowed only where no merge with a neighbour in the same paragraph would fit.
+  chunks.forEach((chunk, c) => {
+    if (chunk.text.length >= minChars) return;
+    const previous = chunks[c - 1];
+    const next = chunks[c + 1];
+    if (previous && chunkParagraph[c - 1] === chunkParagraph[c]) {
+      assert.ok(previous.text.length + 1 + chunk.text.length > maxChars, `short chunk ${c} could join the previous one`);
+    }
+    if (next && chunkParagraph[c + 1] === chunkParagraph[c]) {
+      assert.ok(chunk.text.length + 1 + next.text.length > maxChars, `short chunk ${c} could join the next one`);
+    }
+  });
+}
+
+/** mulberry32: a tiny seeded PRNG so the generated corpus is the same on every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const VOCABULARY = (
+  'tôi bạn chúng ta người nhà trường học đi về ăn uống ngủ dậy sớm muộn hôm nay ngày mai năm ngoái ' +
+  'thành phố làng quê sông núi biển trời mưa nắng gió đẹp xấu nhanh chậm được không có là của và nhưng ' +
+  'vì thế nên rằng những các một hai ba nhiều ít lắm quá thật sự nghĩ nói viết đọc nghe hiểu biết yêu ' +
+  'thương nhớ quên chờ đợi hy vọng buồn vui khỏe mệt phở bún chả cà phê trà đá bánh mì xe máy đường phố ' +
+  'Hà Nội Sài Gòn Huế Đà Nẵng Nguyễn Trần Lê Phạm Hoàng Minh Anh Thảo Dũng Hương Tuấn'
+).split(' ');
+const NUMBERS = ['1.500.000', '3.14', '2024', '3,5', '100%', '25/12/2023', '7', '15.000đ', '0,75'];
+const ABBREVIATED = ['TP. HCM', 'TS. Nguyễn Văn An', 'PGS. TS. Lê Minh', 'Q. 1', 'P. Bến Nghé', 'v.v.', 'ThS. Hà', 'Nguyễn V. A.'];
+const LONG_WORDS = ['siêu-cấp-vô-địch-vũ-trụ-bao-la', 'https-không-phải-link-đâu', 'quáááááááááááá', 'Trường-Đại-học-Bách-khoa'];
+const SHORT_SENTENCES = ['Ừ.', 'Vâng!', 'Không?', 'Thật à?', 'Ồ…', 'Được.', 'Hả?!'];
+const ENDINGS = ['.', '.', '.', '?', '!', '…', '...', '', '?!'];
+const INNER_MARKS = [',', ',', ';', ':', ' –', ' —', ' -'];
+
+function generateText(random: () => number): string {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const sentence = (): string => {
+    const roll = random();
+    if (roll < 0.15) return pick(SHORT_SENTENCES);
+    const length = roll < 0.25 ? 40 + Math.floor(random() * 80) : 1 + Math.floor(random() * 25);
+    const withoutPunctuation = roll >= 0.15 && roll < 0.2; // long runs with no comma at all
+    const parts: string[] = [];
+    for (let i = 0; i < length; i++) {
+      const r = random();
+      let word =
+        r < 0.06 ? pick(NUMBERS) : r < 0.1 ? pick(ABBREVIATED) : r < 0.12 ? pick(LONG_WORDS) : r < 0.122 ? 'ha'.repeat(20 + Math.floor(random() * 140)) : pick(VOCABULARY);
+      if (!withoutPunctuation && i < length - 1 && random() < 0.1) word += pick(INNER_MARKS);
+      parts.push(word);
+    }
+    const first = parts[0] ?? '';
+    parts[0] = random() < 0.8 ? first.charAt(0).toUpperCase() + first.slice(1) : first;
+    return parts.join(' ') + pick(ENDINGS);
+  };
+  const paragraphs: string[] = [];
+  const paragraphCount = 1 + Math.floor(random() * 5);
+  for (let p = 0; p < paragraphCount; p++) {
+    const count = 1 + Math.floor(random() * 7);
+    let text = '';
+    for (let s = 0; s < count; s++) text += (s === 0 ? '' : random() < 0.2 ? '\n' : ' ') + sentence();
+    if (random() < 0.1) text = `**${text.split(' ')[0]}** ${text} 😀`;
+    paragraphs.push(text);
+  }
+  return paragraphs.join(random() < 0.5 ? '\n\n' : '\n\n\n');
+}
+
+describe('chunkText: properties on generated Vietnamese-like text', () => {
+  const settings = [
+    { maxChars: 280, minChars: 40 },
+    { maxChars: 120, minChars: 30 },
+    { maxChars: 60, minChars: 20 },
+    { maxChars: 280, minChars: 0 },
+    { maxChars: 50, minChars: 50 },
+  ];
+
+  test('600 inputs: no word lost or doubled, sizes within bounds, short chunks only where unavoidable, breaks right', () => {
+    const random = prng(20240601);
+    for (let n = 0; n < 600; n++) {
+      const raw = generateText(random);
+      const { maxChars, minChars } = settings[n % settings.length] ?? { maxChars: 280, minChars: 40 };
+      const { cleaned, chunks } = prepareText(raw, { maxChars, minChars });
+      try {
+        assertChunkingInvariants(cleaned, chunks, maxChars, minChars);
+      } catch (err) {
+        throw new Error(`input #${n} (max ${maxChars}, min ${minChars}): ${JSON.stringify(raw)}`, { cause: err });
+      }
+    }
+  });
+});
+
+describe('chunkText: rules', () => {
+  test('a long sentence is split at commas, into balanced pieces, never inside a word', () => {
+    const sentence =
+      'Buổi chiều cả đoàn đi dọc phố cổ, ghé qua Hàng Mã với những dãy đèn lồng đỏ rực, dừng chân ở Hàng Buồm để nếm ' +
+      'thử bát chè sen nóng hổi, rồi men theo con đường gạch cũ dẫn ra chợ Đồng Xuân, nơi những người bán hàng rong ' +
+      'đang í ới gọi nhau, nơi mùi cốm mới thơm ngát lẫn trong mùi khói bếp than.';
+    assert.ok(sentence.length > 280);
+    const chunks = chunkText(sentence);
+    assert.equal(chunks.length, 2);
+    assert.match(chunks[0]?.text ?? '', /,$/u);
+    for (const chunk of chunks) assert.ok(chunk.text.length <= 280 && chunk.text.length >= 100, `${chunk.text.length}`);
+    assert.equal(chunks.map((chunk) => chunk.text).join(' '), sentence);
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.breakBefore),
+      ['none', 'sentence'],
+    );
+  });
+
+  test('without punctuation, a long sentence is split at spaces', () => {
+    const sentence = Array.from({ length: 100 }, (_, i) => ['một', 'hai', 'ba', 'bốn'][i % 4]).join(' ');
+    const chunks = chunkText(sentence, { maxChars: 100 });
+    for (const chunk of chunks) assert.ok(chunk.text.length <= 100);
+    assert.equal(chunks.map((chunk) => chunk.text).join(' '), sentence);
+    assert.equal(chunks.length, Math.ceil(sentence.length / 100));
+  });
+
+  test('a token longer than maxChars is cut hard, keeping every letter and its diacritics', () => {
+    const token = 'hááá'.repeat(100); // 400 characters, no space
+    const chunks = chunkText(`Cười ${token} luôn.`, { maxChars: 150, minChars: 10 });
+    for (const chunk of chunks) assert.ok(chunk.text.length <= 150);
+    assert.equal(chunks.map((chunk) => chunk.text).join('').replace(/\s/g, ''), `Cười${token}luôn.`);
+  });
+
+  test('hard-cut pieces with nothing to say (a wall of symbols) are not sent on their own', () => {
+    const chunks = chunkText(`Nhìn nè ${'*'.repeat(500)} đẹp chưa`, { maxChars: 100, minChars: 10 });
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.text),
+      ['Nhìn nè đẹp chưa'],
+    );
+  });
+
+  test('short sentences join the next one; a short last one joins the previous one', () => {
+    const chunks = chunkText('Ừ. Vâng. Được rồi, mai mình gặp nhau ở quán cà phê cũ nhé. Hẹn gặp lại bạn vào buổi chiều mai. Nhé!');
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.text),
+      ['Ừ. Vâng. Được rồi, mai mình gặp nhau ở quán cà phê cũ nhé.', 'Hẹn gặp lại bạn vào buổi chiều mai. Nhé!'],
+    );
+  });
+
+  test('merging never crosses a paragraph break: a short paragraph stays alone', () => {
+    const chunks = chunkText('Chương một.\n\nNgày xưa, ở một làng nhỏ ven sông, có hai anh em mồ côi sống với nhau.\n\nHết.');
+    assert.deepEqual(
+      chunks.map((chunk) => [chunk.text, chunk.breakBefore]),
+      [
+        ['Chương một.', 'none'],
+        ['Ngày xưa, ở một làng nhỏ ven sông, có hai anh em mồ côi sống với nhau.', 'paragraph'],
+        ['Hết.', 'paragraph'],
+      ],
+    );
+  });
+
+  test('merging never exceeds maxChars', () => {
+    const long = 'Đây là một câu khá dài, đủ dài để khi ghép thêm bất cứ câu nào vào thì sẽ vượt quá giới hạn.';
+    const chunks = chunkText(`Ừ. ${long}`, { maxChars: long.length + 2, minChars: 40 });
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.text),
+      ['Ừ.', long],
+    );
+  });
+
+  test('a line break is a sentence break; breakBefore follows the structure', () => {
+    const text =
+      'Dòng đầu tiên của đoạn văn này đủ dài để đứng riêng một mình.\nDòng thứ hai cũng đủ dài để không phải ghép với ai cả.\n\n' +
+      'Đoạn thứ hai bắt đầu ở đây và cũng đủ dài để đứng một mình.';
+    assert.deepEqual(
+      chunkText(text).map((chunk) => chunk.breakBefore),
+      ['none', 'sentence', 'paragraph'],
+    );
+  });
+
+  test('abbreviations never end a chunk', () => {
+    const text = 'Tôi sống ở TP. HCM đã lâu lắm rồi, từ hồi còn nhỏ. Còn bạn thì sao, bạn sống ở đâu vậy?';
+    const chunks = chunkText(text, { maxChars: 280, minChars: 0 });
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.text),
+      ['Tôi sống ở TP. HCM đã lâu lắm rồi, từ hồi còn nhỏ.', 'Còn bạn thì sao, bạn sống ở đâu vậy?'],
+    );
+  });
+
+  test('bad options are refused', () => {
+    const isConfig = (err: unknown): boolean => err instanceof NarratorError && err.code === 'bad_chunk_options';
+    assert.throws(() => chunkText('x', { maxChars: 0 }), isConfig);
+    assert.throws(() => chunkText('x', { maxChars: 100, minChars: 101 }), isConfig);
+    assert.throws(() => chunkText('x', { maxChars: 12.5 }), isConfig);
+  });
+});
+
+const PROSE = `Mỗi năm, khi những cơn gió heo may đầu tiên tràn về, Hà Nội như khoác lên mình một tấm áo mới. Buổi sáng, sương mỏng phủ trên mặt hồ Gươm, những hàng liễu rủ bóng xuống nước, và người đi tập thể dục đã đông từ lúc trời còn chưa sáng hẳn. Bà cụ bán hoa sữa ở góc phố Hàng Khay vẫn ngồi đó như mọi năm. Bà bảo rằng mùa thu năm nay đến sớm hơn, hoa cũng nở nhiều hơn, nhưng khách mua thì ít đi.
+
+Anh Minh, một kỹ sư phần mềm từ TP. HCM ra công tác, đứng lặng nhìn dòng người qua lại. Anh kể rằng ở Sài Gòn không có mùa thu, chỉ có mùa mưa và mùa nắng. Chuyến đi lần này do công ty tài trợ, tổng chi phí khoảng 15.500.000 đồng cho năm ngày, kể cả vé máy bay khứ hồi. Theo TS. Nguyễn Văn Hùng, người hướng dẫn đoàn, nhiệt độ trung bình của Hà Nội vào tháng 10 chỉ khoảng 25,5 độ, dễ chịu hơn nhiều so với cái nóng 35 độ của tháng 6.
+
+Buổi chiều, cả đoàn đi dọc phố cổ, ghé qua Hàng Mã với những dãy đèn lồng đỏ rực, dừng chân ở Hàng Buồm để nếm thử bát chè sen nóng hổi, rồi men theo con đường gạch cũ dẫn ra chợ Đồng Xuân, nơi những người bán hàng rong đang í ới gọi nhau, nơi mùi cốm mới thơm ngát lẫn trong mùi khói bếp than, và nơi ai cũng có thể tìm thấy một chút ký ức tuổi thơ của chính mình giữa nhịp sống hối hả của thành phố ngàn năm văn hiến.
+
+Tối đến, họ ngồi trong một quán cà phê nhỏ trên tầng ba, nhìn xuống hồ. Minh hỏi cô hướng dẫn viên: “Em sinh ra ở đây à?” Cô gật đầu, rồi cười… Cô nói rằng mình đã đi nhiều nơi, từ Đà Lạt mờ sương đến Phú Quốc đầy nắng, nhưng chẳng nơi nào khiến cô nhớ nhung như những chiều thu Hà Nội. Ừ. Có lẽ ai xa quê cũng vậy.
+
+Đêm đó, Minh viết vào sổ tay vài dòng ngắn ngủi. Anh ghi lại tên những con phố, giá một cốc trà đá là 5.000 đồng, giá một đĩa bánh cuốn là 40.000 đồng, và cả số điện thoại của bà cụ bán hoa. Anh định sang năm sẽ quay lại, lần này mang theo cả gia đình, để các con anh biết rằng trên đất nước này còn có một mùa thu dịu dàng đến thế. Trước khi ngủ, anh mở cửa sổ, hít một hơi thật sâu mùi hoa sữa nồng nàn, và mỉm cười một mình trong bóng tối.
+
+Sáng hôm sau, trời trở lạnh hơn một chút. Cả đoàn dậy sớm để kịp chuyến tàu đi Lào Cai lúc 6 giờ 30 phút, nhưng Minh vẫn tranh thủ chạy ra đầu ngõ mua một gói xôi xéo còn nóng. Người bán xôi là một chị phụ nữ chừng bốn mươi tuổi, tay thoăn thoắt gói lá chuối, miệng hỏi chuyện không ngừng. Chị bảo chồng chị làm ở Q. Ba Đình, còn con gái đang học năm thứ hai ở Trường Đại học Sư phạm. Nghe giọng Minh, chị đoán ngay anh là người miền Nam, rồi dúi thêm cho anh mấy miếng hành phi, nói rằng ăn thế mới đúng vị Hà Nội.
+
+Trên tàu, Minh ngồi cạnh cửa sổ, nhìn những cánh đồng lúa chín vàng trải dài ngút tầm mắt. Anh chợt nghĩ rằng mình đã sống quá vội vàng trong suốt mười năm qua. Công việc, hạn chót, những cuộc họp kéo dài đến tận khuya… Tất cả dường như tan biến trước khung cảnh bình yên ấy. Anh lấy điện thoại ra, định chụp một tấm ảnh, nhưng rồi lại cất đi. Có những khoảnh khắc chỉ nên giữ lại trong lòng.
+
+Hết.`;
+
+describe('prepareText on real Vietnamese prose', () => {
+  test('a ~3000-character story is chunked into sensible, complete pieces', () => {
+    assert.ok(PROSE.length > 2800 && PROSE.length < 3400, `${PROSE.length}`);
+    const { cleaned, chunks } = prepareText(PROSE);
+    assert.equal(cleaned, PROSE, 'plain prose comes out of cleanup unchanged');
+    assertChunkingInvariants(cleaned, chunks, 280, 40);
+
+    const texts = chunks.map((chunk) => chunk.text);
+    assert.ok(chunks.length >= 18 && chunks.length <= 40, `${chunks.length} chunks`);
+    // Every chunk ends where a speaker pauses: a sentence end, or a comma inside the one over-long sentence.
+    for (const text of texts) assert.match(text, /[.!?…,;:”]$/u);
+    // Only the closing "Hết." paragraph is short.
+    assert.deepEqual(
+      texts.filter((text) => text.length < 40),
+      ['Hết.'],
+    );
+    assert.equal(chunks.at(-1)?.breakBefore, 'paragraph');
+    assert.equal(chunks.filter((chunk) => chunk.breakBefore === 'paragraph').length, 7);
+    // Abbreviations and numbers are never cut.
+    assert.ok(texts.some((text) => text.includes('từ TP. HCM ra công tác')));
+    assert.ok(texts.some((text) => text.includes('Theo TS. Nguyễn Văn Hùng')));
+    assert.ok(texts.some((text) => text.includes('15.500.000 đồng')));
+    assert.ok(texts.some((text) => text.includes('khoảng 25,5 độ')));
+    assert.ok(texts.some((text) => text.includes('làm ở Q. Ba Đình, còn')));
+    // The 470-character sentence becomes two pieces cut after a comma.
+    const long = texts.filter((text) => text.startsWith('Buổi chiều') || text.endsWith('ngàn năm văn hiến.'));
+    assert.equal(long.length, 2);
+    assert.match(long[0] ?? '', /,$/u);
+    // An ellipsis before a capital ends a sentence; short sentences ("Cô gật đầu, rồi cười…", "Ừ.") join a neighbour.
+    assert.ok(texts.some((text) => text.endsWith('đến tận khuya…')));
+    assert.ok(texts.some((text) => text.startsWith('Cô gật đầu, rồi cười… Cô nói rằng')));
+    assert.ok(!texts.includes('Ừ.'));
+    assert.ok(texts.some((text) => text.includes('Ừ. Có lẽ ai xa quê cũng vậy.')));
+  });
+});

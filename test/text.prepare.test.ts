@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+
+import { NarratorError } from '../src/services/errors.js';
+import { assertTextLength, MAX_INPUT_CHARS, prepareText } from '../src/services/text/index.js';
+
+function isUserError(code: string): (err: unknown) => boolean {
+  return (err: unknown) => err instanceof NarratorError && err.kind === 'user' && err.code === code;
+}
+
+describe('prepareText', () => {
+  const nothingToSay: [string, string][] = [
+    ['emoji only', '😀🎉 👍🏽 🇻🇳'],
+    ['custom emoji only', '<:pepe:123456789> <a:dance:42>'],
+    ['a URL only', 'https://example.com/some/path?x=1'],
+    ['a suppressed URL only', '<https://example.com>'],
+    ['a code block only', '```js\nconsole.log("xin chào")\n```'],
+    ['whitespace only', '   \n\n\t  '],
+    ['empty', ''],
+    ['an unresolved mention', '<@123>'],
+    ['punctuation only', '... !!! ??? — ---'],
+    ['markdown markers only', '**** ~~ || ||'],
+    ['zero-width characters only', '\u200B\u200C\u200D\uFEFF'],
+  ];
+  for (const [name, raw] of nothingToSay) {
+    test(`refuses ${name} with a user error that says why`, () => {
+      assert.throws(
+        () => prepareText(raw),
+        (err: unknown) =>
+          isUserError('nothing_speakable')(err) &&
+          (err as NarratorError).message === 'Nothing to read aloud: the text is empty after removing links, emoji and formatting.',
+      );
+    });
+  }
+
+  test('a resolved mention alone is speakable', () => {
+    const { cleaned, chunks } = prepareText('<@123>', { resolveMention: () => 'Lan' });
+    assert.equal(cleaned, 'Lan');
+    assert.deepEqual(chunks, [{ index: 0, text: 'Lan', breakBefore: 'none' }]);
+  });
+
+  test('a number alone is speakable', () => {
+    assert.equal(prepareText('2024').chunks[0]?.text, '2024');
+  });
+
+  test('cleans then chunks, passing the chunk limits through', () => {
+    const raw =
+      '**Thông báo** cho <@1>: họp lúc <t:1700000000:t> ở <#2> 📅\n\n' +
+      'Nội dung gồm ba phần, phần đầu về kế hoạch quý tới, phần hai về ngân sách 1.500.000.000 đồng, phần ba là hỏi đáp. ' +
+      'Xem chi tiết tại https://example.com/plan.';
+    const { cleaned, chunks } = prepareText(raw, {
+      resolveMention: (kind, id) => (kind === 'user' && id === '1' ? 'mọi người' : kind === 'channel' && id === '2' ? 'phòng họp' : undefined),
+      maxChars: 80,
+      minChars: 20,
+    });
+    assert.equal(
+      cleaned,
+      'Thông báo cho mọi người: họp lúc 5 giờ 13 phút ở phòng họp\n\n' +
+        'Nội dung gồm ba phần, phần đầu về kế hoạch quý tới, phần hai về ngân sách 1.500.000.000 đồng, phần ba là hỏi đáp. ' +
+        'Xem chi tiết tại.',
+    );
+    for (const chunk of chunks) assert.ok(chunk.text.length <= 80, chunk.text);
+    assert.equal(chunks[0]?.text, 'Thông báo cho mọi người: họp lúc 5 giờ 13 phút ở phòng họp');
+    assert.equal(chunks[1]?.breakBefore, 'paragraph');
+    assert.ok(chunks.some((chunk) => chunk.text.includes('1.500.000.000 đồng')));
+  });
+});
+
+describe('assertTextLength', () => {
+  test('Discord option limit is 6000', () => {
+    assert.equal(MAX_INPUT_CHARS, 6000);
+  });
+
+  test('accepts text up to the limit and refuses longer text, giving both numbers', () => {
+    assert.doesNotThrow(() => assertTextLength('a'.repeat(6000)));
+    assert.throws(
+      () => assertTextLength('a'.repeat(6001)),
+      (err: unknown) => isUserError('text_too_long')(err) && /6001/.test((err as Error).message) && /6000/.test((err as Error).message),
+    );
+    assert.throws(() => assertTextLength('xin chào', 5), isUserError('text_too_long'));
+  });
+
+  test('counts characters, not UTF-16 units: 3000 emoji fit a 3000 limit', () => {
+    const emoji = '😀'.repeat(3000);
+    assert.equal(emoji.length, 6000);
+    assert.doesNotThrow(() => assertTextLength(emoji, 3000));
+  });
+});
