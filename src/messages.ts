@@ -263,6 +263,26 @@ const vi: Texts = {
   errUnexpected: () => 'Có lỗi xảy ra phía bot. Hãy thử lại.',
 };
 
+/** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
+export const VI_NAMES = {
+  narrate: 'đọc',
+  text: 'văn-bản',
+  voice: 'giọng',
+  speed: 'tốc-độ',
+  stop: 'dừng',
+  skip: 'bỏ-qua',
+  queue: 'hàng-đợi',
+  leave: 'rời-kênh',
+  voices: 'các-giọng',
+} as const;
+
+type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];
+
+/** A command or option description in English (the default) plus its Vietnamese localization. */
+export function described(key: DescriptionKey): { readonly description: string; readonly localizations: { vi: string } } {
+  return { description: en[key], localizations: { vi: vi[key] } };
+}
+
 export function texts(lang: Lang): Texts {
   return lang === 'vi' ? vi : en;
 }

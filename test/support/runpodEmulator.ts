@@ -685,7 +685,9 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     // Worker-side URLs (generation 2): the pod's own HTTP server, no RunPod key involved.
     if ((segments[0] === 'files' || segments[0] === 'confirm-download') && segments.length === 2) {
       const route: RunPodRoute = segments[0] === 'files' ? 'files' : 'confirm';
-      const injected = opts.httpFault?.(route, requests.record(req, res, route, authorized));
+      // Recorded first: an optional call would skip evaluating its arguments when no fault is configured.
+      const nth = requests.record(req, res, route, authorized);
+      const injected = opts.httpFault?.(route, nth);
       req.resume();
       if (injected !== undefined) return sendText(res, injected, `${injected} injected by the emulator\n`);
       let name: string;
@@ -711,7 +713,9 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     const spec = v2 === 'v2' ? ROUTES[op] : undefined;
     const shapeOk = spec !== undefined && (spec.hasId ? id !== undefined && extra.length === 0 : id === undefined) && spec.methods.includes(method);
     const route: RunPodRoute = shapeOk && !(op === 'status-sync' && !statusSync) ? spec.route : 'unknown';
-    const injected = opts.httpFault?.(route, requests.record(req, res, route, authorized));
+    // Recorded first: an optional call would skip evaluating its arguments when no fault is configured.
+      const nth = requests.record(req, res, route, authorized);
+      const injected = opts.httpFault?.(route, nth);
     if (injected !== undefined) {
       req.resume();
       return sendText(res, injected, `${injected} injected by the emulator\n`);

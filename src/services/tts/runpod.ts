@@ -124,7 +124,7 @@ export class RunPodBackend implements TtsBackend {
       let finished = false;
       try {
         if (signal.aborted) throw abortError(signal);
-        const job = await this.waitForJob(id, signal, options.onEvent);
+        const job = await this.waitForJob(id, request.voice, signal, options.onEvent);
         finished = true;
         return await this.audioFrom(job, request.voice, signal);
       } catch (err) {
@@ -139,7 +139,7 @@ export class RunPodBackend implements TtsBackend {
   }
 
   /** Waits until the job reaches a final state; returns it when COMPLETED, throws otherwise. */
-  private async waitForJob(id: string, signal: AbortSignal, onEvent?: (e: BackendEvent) => void): Promise<Job> {
+  private async waitForJob(id: string, voice: string, signal: AbortSignal, onEvent?: (e: BackendEvent) => void): Promise<Job> {
     const queuedAt = performance.now();
     let pollDelay = this.opts.pollMinMs ?? 250;
     let started = false;
@@ -152,7 +152,7 @@ export class RunPodBackend implements TtsBackend {
         case 'COMPLETED':
           return job;
         case 'FAILED':
-          throw markTerminal(classifyWorkerError(job.error, job.output));
+          throw markTerminal(classifyWorkerError(job.error, job.output, voice));
         case 'TIMED_OUT':
           throw markTerminal(new NarratorError('transient', 'job_timed_out', 'The TTS job ran past its time limit on the worker.'));
         case 'CANCELLED':

@@ -5,8 +5,9 @@
  * definition Discord would reject with 50035 is rejected here too. A command keeps its id when re-registered under
  * the same name, as on Discord.
  */
-import { ApplicationCommandOptionType, ApplicationCommandType } from 'discord-api-types/v10';
+import { ApplicationCommandType } from 'discord-api-types/v10';
 import { invalidFormBody } from './discordHttpError.js';
+import { isSubcommand, isSubcommandGroup } from './schemas.js';
 import type { BasicOptionDefinition, CommandDefinition, OptionDefinition } from './schemas.js';
 import type { World } from './world.js';
 
@@ -138,7 +139,7 @@ function validateOptionList(options: readonly OptionDefinition[], path: (string 
       throw invalidFormBody([...here, 'name'], 'APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS', 'Option names must be unique');
     }
     names.add(option.name);
-    if (option.type === ApplicationCommandOptionType.Subcommand || option.type === ApplicationCommandOptionType.SubcommandGroup) {
+    if (isSubcommandGroup(option) || isSubcommand(option)) {
       validateOptionList(option.options ?? [], [...here, 'options']);
       return;
     }

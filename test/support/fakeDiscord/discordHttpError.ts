@@ -25,6 +25,22 @@ export function invalidFormBody(path: readonly (string | number)[], code: string
   return new DiscordHttpError(400, { message: 'Invalid Form Body', code: 50035, errors });
 }
 
+/** A zod failure as Discord's 50035 error tree, one `_errors` entry per issue at its path. */
+export function formErrorFromZod(error: { readonly issues: readonly { readonly path: readonly PropertyKey[]; readonly code: string; readonly message: string }[] }): DiscordHttpError {
+  const errors: Record<string, unknown> = {};
+  for (const issue of error.issues) {
+    let node = errors;
+    for (const key of issue.path) {
+      const k = String(key);
+      const next = (node[k] ??= {}) as Record<string, unknown>;
+      node = next;
+    }
+    const list = (node._errors ??= []) as unknown[];
+    list.push({ code: issue.code.toUpperCase(), message: issue.message });
+  }
+  return new DiscordHttpError(400, { message: 'Invalid Form Body', code: 50035, errors });
+}
+
 export const discordErrors = {
   unauthorized: () => new DiscordHttpError(401, { message: '401: Unauthorized', code: 0 }),
   notFound: () => new DiscordHttpError(404, { message: '404: Not Found', code: 0 }),

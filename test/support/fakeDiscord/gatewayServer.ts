@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
 import { GatewayCloseCodes, GatewayDispatchEvents, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
-import type { GatewayReadyDispatchData } from 'discord-api-types/v10';
+import type { ApplicationFlags, GatewayReadyDispatchData } from 'discord-api-types/v10';
 import type { z } from 'zod';
 import type { ChangeFeed } from './changeFeed.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -140,6 +140,11 @@ export class GatewayServer {
   /** Sends a dispatch to every session whose intents allow it (buffered for RESUME while a session is offline). */
   dispatch(event: GatewayDispatchEvents, data: unknown): void {
     for (const session of this.sessions.values()) this.dispatchTo(session, event, data);
+  }
+
+  /** Like `dispatch`, for payloads that depend on the session (GUILD_CREATE depends on its intents). */
+  dispatchEach(event: GatewayDispatchEvents, build: (session: GatewaySession) => unknown): void {
+    for (const session of this.sessions.values()) this.dispatchTo(session, event, build(session));
   }
 
   dispatchTo(session: GatewaySession, event: GatewayDispatchEvents, data: unknown): void {
@@ -276,7 +281,8 @@ export class GatewayServer {
       session_id: session.id,
       resume_gateway_url: this.url,
       shard: [0, 1],
-      application: { id: this.world.applicationId, flags: 0, flags_new: '0' },
+      // No application flags set: 0 is not a named ApplicationFlags member, hence the cast.
+      application: { id: this.world.applicationId, flags: 0 as ApplicationFlags, flags_new: '0' },
     };
     this.dispatchTo(session, GatewayDispatchEvents.Ready, ready);
     for (const guildId of this.world.guilds.keys()) {

@@ -10,6 +10,7 @@ import { ApplicationCommandOptionType } from 'discord-api-types/v10';
 import type { APIInteractionDataResolvedChannel, APIInteractionDataResolvedGuildMember, APIRole, APIUser } from 'discord-api-types/v10';
 import { NarratorError } from '../../../src/services/errors.js';
 import type { StoredCommand } from './commandRegistry.js';
+import { isBasicOption, isSubcommand, isSubcommandGroup } from './schemas.js';
 import type { BasicOptionDefinition, OptionDefinition } from './schemas.js';
 import type { World } from './world.js';
 
@@ -50,10 +51,6 @@ function misuse(message: string): NarratorError {
   return new NarratorError('user', 'fake_discord_bad_options', `Fake Discord: ${message}`);
 }
 
-function isBasic(option: OptionDefinition): option is BasicOptionDefinition {
-  return option.type !== ApplicationCommandOptionType.Subcommand && option.type !== ApplicationCommandOptionType.SubcommandGroup;
-}
-
 export function buildOptions(command: StoredCommand, input: CommandInput, ctx: OptionContext): { options: DataOption[]; resolved?: ResolvedData } {
   const name = command.definition.name;
   const top = command.definition.options ?? [];
@@ -63,8 +60,8 @@ export function buildOptions(command: StoredCommand, input: CommandInput, ctx: O
   let wrap = (options: DataOption[]): DataOption[] => options;
 
   if (input.subcommandGroup !== undefined) {
-    const group = top.find((o) => o.type === ApplicationCommandOptionType.SubcommandGroup && o.name === input.subcommandGroup);
-    if (!group || group.type !== ApplicationCommandOptionType.SubcommandGroup) throw misuse(`${path} has no subcommand group "${input.subcommandGroup}".`);
+    const group = top.filter(isSubcommandGroup).find((o) => o.name === input.subcommandGroup);
+    if (!group) throw misuse(`${path} has no subcommand group "${input.subcommandGroup}".`);
     path += ` ${group.name}`;
     const sub = (group.options ?? []).find((o) => o.name === input.subcommand);
     if (!sub) throw misuse(`${path} has no subcommand "${input.subcommand ?? '(none given)'}".`);
@@ -74,17 +71,17 @@ export function buildOptions(command: StoredCommand, input: CommandInput, ctx: O
       { name: group.name, type: ApplicationCommandOptionType.SubcommandGroup, options: [{ name: sub.name, type: ApplicationCommandOptionType.Subcommand, options }] },
     ];
   } else if (input.subcommand !== undefined) {
-    const sub = top.find((o) => o.type === ApplicationCommandOptionType.Subcommand && o.name === input.subcommand);
-    if (!sub || sub.type !== ApplicationCommandOptionType.Subcommand) throw misuse(`${path} has no subcommand "${input.subcommand}".`);
+    const sub = top.filter(isSubcommand).find((o) => o.name === input.subcommand);
+    if (!sub) throw misuse(`${path} has no subcommand "${input.subcommand}".`);
     path += ` ${sub.name}`;
     basics = sub.options ?? [];
     wrap = (options) => [{ name: sub.name, type: ApplicationCommandOptionType.Subcommand, options }];
-  } else if (top.some((o) => !isBasic(o))) {
+  } else if (top.some((o) => !isBasicOption(o))) {
     throw misuse(`${path} needs a subcommand: ${top.map((o) => o.name).join(', ')}.`);
   }
 
   const given = input.options ?? {};
-  const defs = basics.filter(isBasic);
+  const defs = basics.filter(isBasicOption);
   for (const key of Object.keys(given)) {
     if (!defs.some((d) => d.name === key)) throw misuse(`${path} has no option "${key}" (it has: ${defs.map((d) => d.name).join(', ') || 'none'}).`);
   }

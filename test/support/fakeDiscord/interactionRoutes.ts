@@ -7,7 +7,7 @@
  */
 import { InteractionResponseType, InteractionType, MessageFlags } from 'discord-api-types/v10';
 import type { ChangeFeed } from './changeFeed.js';
-import { DiscordHttpError, discordErrors, invalidFormBody } from './discordHttpError.js';
+import { DiscordHttpError, discordErrors, formErrorFromZod, invalidFormBody } from './discordHttpError.js';
 import type { Invocation, RecordedWrite } from './invocation.js';
 import type { MessageStore, StoredMessage } from './messageStore.js';
 import type { Route, RouteRequest, RouteResponse } from './restServer.js';
@@ -55,9 +55,9 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
     if (req.receivedAt > inv.timing.tokenExpiresAt) throw discordErrors.invalidWebhookToken();
   };
 
-  const parseMessage = (json: unknown, path: (string | number)[] = []): MessagePayload => {
+  const parseMessage = (json: unknown): MessagePayload => {
     const parsed = messagePayload.safeParse(json ?? {});
-    if (!parsed.success) throw invalidFormBody(path, 'MODEL_TYPE_CONVERT', parsed.error.message);
+    if (!parsed.success) throw formErrorFromZod(parsed.error);
     return parsed.data;
   };
 
@@ -91,7 +91,7 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
         // Discord forgets an unanswered interaction after 3 s: the user sees "The application did not respond".
         if (req.receivedAt > inv.timing.ackDeadline) throw discordErrors.unknownInteraction();
         const parsed = callbackBody.safeParse(req.body.json);
-        if (!parsed.success) throw invalidFormBody(['type'], 'MODEL_TYPE_CONVERT', parsed.error.message);
+        if (!parsed.success) throw formErrorFromZod(parsed.error);
         const body = parsed.data;
         checkCallbackType(inv, body);
         let message: StoredMessage | undefined;

@@ -205,7 +205,7 @@ export class MessageStore {
         filename,
         contentType: file.contentType === '' ? 'application/octet-stream' : file.contentType,
         bytes: file.bytes,
-        ...(ref?.description !== undefined ? { description: ref.description } : {}),
+        ...(ref?.description != null ? { description: ref.description } : {}),
         url: `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`,
       };
     });

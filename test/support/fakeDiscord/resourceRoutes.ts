@@ -7,7 +7,7 @@
  */
 import type { RESTGetAPIGatewayBotResult } from 'discord-api-types/v10';
 import type { CommandRegistry } from './commandRegistry.js';
-import { discordErrors, invalidFormBody } from './discordHttpError.js';
+import { discordErrors, formErrorFromZod } from './discordHttpError.js';
 import type { MessageStore } from './messageStore.js';
 import { hasPermission } from './permissions.js';
 import type { Route, RouteRequest } from './restServer.js';
@@ -50,13 +50,13 @@ export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
 
   const parseCommands = (json: unknown) => {
     const parsed = commandList.safeParse(json);
-    if (!parsed.success) throw invalidFormBody([], 'MODEL_TYPE_CONVERT', parsed.error.message);
+    if (!parsed.success) throw formErrorFromZod(parsed.error);
     return parsed.data;
   };
 
   const parseCommand = (json: unknown) => {
     const parsed = commandDefinition.safeParse(json);
-    if (!parsed.success) throw invalidFormBody([], 'MODEL_TYPE_CONVERT', parsed.error.message);
+    if (!parsed.success) throw formErrorFromZod(parsed.error);
     return parsed.data;
   };
 
@@ -167,7 +167,7 @@ export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
         if (!hasPermission(perms, 'SendMessages')) throw discordErrors.missingPermissions();
         if (req.body.files.length > 0 && !hasPermission(perms, 'AttachFiles')) throw discordErrors.missingPermissions();
         const parsed = messagePayload.safeParse(req.body.json ?? {});
-        if (!parsed.success) throw invalidFormBody([], 'MODEL_TYPE_CONVERT', parsed.error.message);
+        if (!parsed.success) throw formErrorFromZod(parsed.error);
         const message = messages.create(channelId, bot, parsed.data, req.body.files);
         return { status: 200, json: messages.toApi(message) };
       },
@@ -193,7 +193,7 @@ export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
         if (existing.channelId !== req.params[0]) throw discordErrors.unknownMessage();
         if (existing.authorId !== bot) throw discordErrors.cannotEditOthersMessage();
         const parsed = messagePayload.safeParse(req.body.json ?? {});
-        if (!parsed.success) throw invalidFormBody([], 'MODEL_TYPE_CONVERT', parsed.error.message);
+        if (!parsed.success) throw formErrorFromZod(parsed.error);
         return { status: 200, json: messages.toApi(messages.edit(existing.id, parsed.data, req.body.files)) };
       },
     },

@@ -109,6 +109,8 @@ export class RestServer {
       response = await route.handle({ method, path, params, query: url.searchParams, headers: req.headers, body, receivedAt });
     } catch (err) {
       if (err instanceof DiscordHttpError) {
+        // A malformed request is the bot's bug; refusals by rule (expired token, too late…) are not recorded here.
+        if (err.status === 400 && err.body.code !== 40060) this.diag.problem(`REST ${method} ${path}: 400 ${err.body.message} ${JSON.stringify(err.body.errors ?? {})}`);
         response = { status: err.status, json: err.body };
       } else {
         // A bug in the fake: answer 4xx-free but loud, and record it. Not 500 — @discordjs/rest would retry it.

@@ -13,9 +13,9 @@ export const snowflake = z.string().regex(/^\d{1,20}$/, 'must be a snowflake');
 /** An entry of a message's `attachments`: an existing attachment's id to keep, or `"N"` naming `files[N]`. */
 export const attachmentRef = z.looseObject({
   id: z.union([z.string(), z.number()]).transform(String),
-  filename: z.string().optional(),
-  description: z.string().optional(),
-  title: z.string().optional(),
+  filename: z.string().nullish(),
+  description: z.string().nullish(),
+  title: z.string().nullish(),
 });
 
 export const allowedMentions = z.looseObject({
@@ -105,6 +105,19 @@ export type SubcommandGroupDefinition = z.infer<typeof subcommandGroupDefinition
 
 export const optionDefinition = z.union([subcommandGroupDefinition, subcommandDefinition, basicOptionDefinition]);
 export type OptionDefinition = z.infer<typeof optionDefinition>;
+
+export function isSubcommandGroup(option: OptionDefinition): option is SubcommandGroupDefinition {
+  return option.type === 2;
+}
+
+export function isSubcommand(option: OptionDefinition): option is SubcommandDefinition {
+  return option.type === 1;
+}
+
+/** A value-carrying option (string, number, user…), i.e. neither a subcommand nor a group. */
+export function isBasicOption(option: OptionDefinition): option is BasicOptionDefinition {
+  return option.type !== 1 && option.type !== 2;
+}
 
 export const commandDefinition = z.looseObject({
   name: z.string(),

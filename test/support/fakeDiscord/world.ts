@@ -27,6 +27,8 @@ import type {
   APIUser,
   APIVoiceState,
   GatewayGuildCreateDispatchData,
+  GuildMemberFlags,
+  RoleFlags,
 } from 'discord-api-types/v10';
 import { NarratorError } from '../../../src/services/errors.js';
 import { SnowflakeFactory } from './ids.js';
@@ -300,7 +302,8 @@ export class World {
       joined_at: m.joinedAt,
       deaf: m.deaf,
       mute: m.mute,
-      flags: 0,
+      // No member flags: 0 is not a named enum member.
+      flags: 0 as GuildMemberFlags,
       avatar: null,
       pending: false,
       premium_since: null,
@@ -319,7 +322,7 @@ export class World {
       permissions: role.permissions.toString(),
       managed: role.managed,
       mentionable: false,
-      flags: 0,
+      flags: 0 as RoleFlags,
       ...(role.botId ? { tags: { bot_id: role.botId } } : {}),
     };
   }
@@ -344,7 +347,8 @@ export class World {
     return { ...common, type: ChannelType.GuildText, topic: null };
   }
 
-  apiVoiceState(guildId: string, userId: string, opts: { withMember: boolean }): APIVoiceState {
+  /** A user's voice state; after they left, `channel_id` is null and `sessionId` says which session left. */
+  apiVoiceState(guildId: string, userId: string, opts: { withMember: boolean; sessionId?: string }): APIVoiceState {
     const guild = this.guild(guildId);
     const state = guild.voiceStates.get(userId);
     const member = this.member(guildId, userId);
@@ -352,7 +356,7 @@ export class World {
       guild_id: guildId,
       channel_id: state?.channelId ?? null,
       user_id: userId,
-      session_id: state?.sessionId ?? '',
+      session_id: state?.sessionId ?? opts.sessionId ?? '',
       deaf: member.deaf,
       mute: member.mute,
       self_deaf: state?.selfDeaf ?? false,

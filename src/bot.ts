@@ -1,0 +1,191 @@
+/**
+ * The Discord bot: the client, its events, interaction dispatch and graceful shutdown — the one place where the
+ * gateway meets the commands. Commands stay thin (src/commands), playback lives in services/playback, and the
+ * narration engine knows nothing of Discord.
+ *
+ * Robustness rules kept here: every handler runs inside try/catch and every failure ends in a short message to
+ * the user (never a silent "The application did not respond"); the client's 'error' is listened to (an unhandled
+ * 'error' event would kill the process); once shutdown has begun, new commands are answered "restarting".
+ */
+import {
+  Client,
+  Events,
+  GatewayIntentBits,
+  MessageFlags,
+  type AutocompleteInteraction,
+  type ChatInputCommandInteraction,
+  type Interaction,
+} from 'discord.js';
+import type { Logger } from 'pino';
+import { commands as allCommands, type Command, type CommandContext } from './commands/index.js';
+import { SPEED_MAX, SPEED_MIN, type Config } from './services/config.js';
+import type { Engine } from './services/engine.js';
+import { isNarratorError } from './services/errors.js';
+import { scrub } from './services/log.js';
+import { PlaybackManager } from './services/playback/playbackManager.js';
+import { errorText, langOf, texts } from './messages.js';
+
+export interface BotDeps {
+  readonly config: Config;
+  readonly engine: Pick<Engine, 'orchestrator' | 'backend' | 'scheduler' | 'close'>;
+  readonly logger: Logger;
+  readonly commands?: readonly Command[];
+  /** Overrides for tests (shorter voice timeouts). */
+  readonly playback?: PlaybackManager;
+}
+
+/** How long shutdown waits for replies to be edited and RunPod jobs to be cancelled before it moves on. */
+const SHUTDOWN_DRAIN_MS = 5_000;
+
+/** Only what the bot uses: guild structure (channels, roles, permissions) and voice states (who is where). */
+export function createClient(config: Config): Client {
+  return new Client({
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildVoiceStates],
+    rest: { api: config.discord.apiBaseUrl },
+  });
+}
+
+export class NarratorBot {
+  readonly client: Client;
+  readonly playback: PlaybackManager;
+  private readonly commands: ReadonlyMap<string, Command>;
+  private readonly context: CommandContext;
+  private readonly background = new Set<Promise<unknown>>();
+  private shuttingDown = false;
+  private shutdownPromise: Promise<void> | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly deps: BotDeps) {
+    this.log = deps.logger;
+    this.client = createClient(deps.config);
+    this.playback =
+      deps.playback ??
+      new PlaybackManager({ idleLeaveMs: deps.config.discord.idleLeaveMs, maxQueue: deps.config.discord.maxQueuePerGuild, logger: deps.logger });
+    this.commands = new Map((deps.commands ?? allCommands).map((c) => [c.data.name, c]));
+    this.context = {
+      config: deps.config,
+      orchestrator: deps.engine.orchestrator,
+      backend: deps.engine.backend,
+      playback: this.playback,
+      logger: deps.logger,
+      background: (task) => {
+        const tracked = task.catch((err: unknown) => this.log.error({ err: describe(err) }, 'background task failed'));
+        this.background.add(tracked);
+        void tracked.finally(() => this.background.delete(tracked));
+      },
+    };
+    this.wireEvents();
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Logs in. Rejects (TokenInvalid, network…) when Discord cannot be reached or refuses the token. */
+  async start(): Promise<void> {
+    await this.client.login(this.deps.config.discord.token);
+  }
+
+  private wireEvents(): void {
+    const client = this.client;
+    client.once(Events.ClientReady, (ready) => {
+      this.log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size, shards: ready.ws.shards.size }, 'connected to Discord');
+    });
+    client.on(Events.InteractionCreate, (interaction) => void this.handleInteraction(interaction));
+    client.on(Events.Error, (err) => this.log.error({ err: describe(err) }, 'discord client error'));
+    client.on(Events.Warn, (message) => this.log.warn({ message: scrub(message) }, 'discord client warning'));
+    client.on(Events.ShardError, (err, shardId) => this.log.error({ shardId, err: describe(err) }, 'gateway error'));
+    client.on(Events.ShardDisconnect, (event, shardId) => this.log.warn({ shardId, code: event.code }, 'gateway disconnected'));
+    client.on(Events.ShardReconnecting, (shardId) => this.log.info({ shardId }, 'gateway reconnecting'));
+    client.on(Events.ShardResume, (shardId, replayed) => this.log.info({ shardId, replayed }, 'gateway resumed'));
+    if (this.log.isLevelEnabled('trace')) client.on(Events.Debug, (message) => this.log.trace({ message: scrub(message) }, 'discord debug'));
+  }
+
+  /** Routes one interaction to its command; never throws. */
+  async handleInteraction(interaction: Interaction): Promise<void> {
+    if (interaction.isAutocomplete()) return this.handleAutocomplete(interaction);
+    if (!interaction.isChatInputCommand()) return;
+    const command = this.commands.get(interaction.commandName);
+    const started = performance.now();
+    try {
+      if (this.shuttingDown) {
+        await interaction.reply({ content: texts(langOf(interaction.locale)).shuttingDown(), flags: MessageFlags.Ephemeral });
+        return;
+      }
+      if (!command) throw new Error(`Unknown command /${interaction.commandName}`);
+      await command.execute(interaction, this.context);
+      this.log.debug({ command: interaction.commandName, guild: interaction.guildId, ms: Math.round(performance.now() - started) }, 'command handled');
+    } catch (err) {
+      this.log.error({ command: interaction.commandName, guild: interaction.guildId, err: describe(err) }, 'command failed');
+      await this.reportFailure(interaction, err);
+    }
+  }
+
+  private async handleAutocomplete(interaction: AutocompleteInteraction): Promise<void> {
+    try {
+      const command = this.commands.get(interaction.commandName);
+      if (this.shuttingDown || !command?.autocomplete) {
+        await interaction.respond([]);
+        return;
+      }
+      await command.autocomplete(interaction, this.context);
+    } catch (err) {
+      this.log.warn({ command: interaction.commandName, err: describe(err) }, 'autocomplete failed');
+      if (!interaction.responded) await interaction.respond([]).catch(() => undefined);
+    }
+  }
+
+  /** Tells the user what went wrong, in whatever way the interaction still allows. */
+  private async reportFailure(interaction: ChatInputCommandInteraction, err: unknown): Promise<void> {
+    const content = errorText(langOf(interaction.locale), err, {
+      voices: this.deps.config.voices,
+      speedMin: SPEED_MIN,
+      speedMax: SPEED_MAX,
+      maxQueue: this.deps.config.discord.maxQueuePerGuild,
+    });
+    try {
+      if (interaction.deferred && !interaction.replied) await interaction.editReply({ content, allowedMentions: { parse: [] } });
+      else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+      else await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    } catch (replyErr) {
+      this.log.warn({ err: describe(replyErr) }, 'could not report a command failure to the user');
+    }
+  }
+
+  /**
+   * Graceful shutdown: refuse new commands, cancel every narration (their RunPod jobs are cancelled by the engine)
+   * and tell their requesters, leave the voice channels, then close the engine and the gateway. Idempotent.
+   * The caller enforces the overall deadline (index.ts: 10 s).
+   */
+  shutdown(reason: string): Promise<void> {
+    this.shutdownPromise ??= this.runShutdown(reason);
+    return this.shutdownPromise;
+  }
+
+  private async runShutdown(reason: string): Promise<void> {
+    this.shuttingDown = true;
+    this.log.info({ reason, sessions: this.playback.size }, 'shutting down');
+    this.playback.endAll('shutdown');
+    const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
+    // Replies say "cancelled: shutting down" (their final edits), and cancelled jobs get their /cancel sent.
+    await Promise.race([Promise.allSettled([...this.background]), delay(SHUTDOWN_DRAIN_MS)]);
+    while (this.deps.engine.scheduler.active > 0 && Date.now() < deadline) await delay(50);
+    if (this.deps.engine.scheduler.active > 0) {
+      this.log.warn({ active: this.deps.engine.scheduler.active }, 'jobs still running at shutdown');
+    }
+    await this.deps.engine.close().catch((err: unknown) => this.log.warn({ err: describe(err) }, 'engine close failed'));
+    await this.client.destroy();
+    this.log.info('shut down');
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** A loggable form of an error: NarratorError fields (detail included: logs only), secrets scrubbed. */
+export function describe(err: unknown): unknown {
+  if (isNarratorError(err)) return { kind: err.kind, code: err.code, message: scrub(err.message), detail: err.detail && scrub(err.detail) };
+  if (err instanceof Error) return { name: err.name, message: scrub(err.message), stack: err.stack && scrub(err.stack) };
+  return scrub(String(err));
+}

@@ -1,0 +1,207 @@
+/**
+ * Keeps a `/narrate` reply in step with its NarrationTrack: a progress bar while it waits, synthesizes and plays
+ * (at most about one edit per second), then one final edit with the outcome, the audio file and the user's text.
+ *
+ * Discord-specific, but behind a small `ReplyTarget` so the logic — throttling, what the final message says, which
+ * file format fits the upload limit, what happens when the interaction token expires — is testable without
+ * Discord. An interaction token lives 15 minutes: past that (with a margin) progress edits stop and the final
+ * message goes to the channel instead, mentioning the requester.
+ */
+import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { Logger } from 'pino';
+import { encodeWav } from '../audio/wav.js';
+import { encodeOggOpus } from '../audio/oggOpus.js';
+import type { MonoAudio } from '../audio/types.js';
+import { silentLogger } from '../log.js';
+import { composeMessage, errorText, formatDuration, renderStatus, texts, type ErrorContext, type Lang } from '../../messages.js';
+import type { NarrationTrack, TrackOutcome } from './narrationTrack.js';
+import { ThrottledSender } from './throttledSender.js';
+
+export interface OutgoingFile {
+  readonly name: string;
+  readonly data: Buffer;
+  readonly description?: string;
+}
+
+export interface OutgoingMessage {
+  readonly content: string;
+  readonly files?: readonly OutgoingFile[];
+}
+
+export interface ReplyTarget {
+  /** Edits the original reply (the deferred one). */
+  edit(message: OutgoingMessage): Promise<void>;
+  /** Posts a new message in the channel (after the token has expired). */
+  post(message: OutgoingMessage): Promise<void>;
+  /** When the interaction token stops working (ms since the epoch). */
+  readonly expiresAt: number;
+}
+
+/** An interaction token is valid for 15 minutes after the interaction was created. */
+export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
+/** Stop using the token this long before it expires: an upload of a few MB can take a while. */
+export const TOKEN_MARGIN_MS = 60_000;
+/** Discord's answers when a webhook token is no longer valid. */
+const EXPIRED_TOKEN_CODES = new Set([50027, 10015]);
+
+export interface FollowTrackOptions {
+  readonly lang: Lang;
+  /** Largest file the reply may carry (`interaction.attachmentSizeLimit`). */
+  readonly attachmentSizeLimit: number;
+  /** The bot's current voice channel, for "Playing in #channel". */
+  readonly voiceChannelId?: () => string | null | undefined;
+  readonly errorContext?: ErrorContext;
+  readonly minIntervalMs?: number;
+  readonly now?: () => number;
+  readonly logger?: Logger;
+}
+
+/** Mirrors the track into its reply until the track finishes; resolves once the final message is out (or failed). */
+export async function followTrack(track: NarrationTrack, target: ReplyTarget, options: FollowTrackOptions): Promise<void> {
+  const log = options.logger ?? silentLogger;
+  const now = options.now ?? Date.now;
+  const t = texts(options.lang);
+  const tokenUsable = () => now() < target.expiresAt - TOKEN_MARGIN_MS;
+  let lastContent = '';
+  const sender = new ThrottledSender<OutgoingMessage>(
+    async (message) => {
+      if (message.content === lastContent && !message.files?.length) return;
+      lastContent = message.content;
+      await target.edit(message);
+    },
+    {
+      minIntervalMs: options.minIntervalMs ?? 1_000,
+      onError: (err) => log.debug({ err: String(err) }, 'progress edit failed'),
+    },
+  );
+
+  const render = (): OutgoingMessage => {
+    const s = track.snapshot();
+    const phase = s.phase === 'finished' ? 'playing' : s.phase;
+    const status = renderStatus(
+      options.lang,
+      { ...s, phase, channelId: options.voiceChannelId?.() ?? undefined },
+      options.errorContext,
+    );
+    return { content: composeMessage(status, track.request.text) };
+  };
+  const onChange = () => {
+    if (!track.isFinished && tokenUsable()) sender.offer(render());
+  };
+  track.on('change', onChange);
+  onChange();
+
+  const outcome = await track.finished;
+  track.off('change', onChange);
+  const final = await finalMessage(track, outcome, options);
+
+  const viaChannel = async () => {
+    const prefix = t.tokenExpiredPrefix({ userId: track.request.requesterId });
+    await target.post({ ...final, content: composeMessage(`${prefix}\n${final.status}`, track.request.text) });
+  };
+  try {
+    if (tokenUsable()) {
+      await sender.finish({ content: final.content, files: final.files });
+    } else {
+      await sender.close();
+      await viaChannel();
+    }
+  } catch (err) {
+    if (isExpiredToken(err)) {
+      await viaChannel().catch((postErr: unknown) => log.warn({ err: String(postErr) }, 'could not post the narration result in the channel'));
+    } else if (final.files?.length) {
+      // Most likely the upload itself was refused (too large after all): say so rather than leave a stale bar.
+      log.warn({ err: String(err) }, 'final edit with the audio failed; retrying without it');
+      const status = `${final.status}\n${t.attachmentTooLarge()}`;
+      await target
+        .edit({ content: composeMessage(status, track.request.text) })
+        .catch((retryErr: unknown) => log.warn({ err: String(retryErr) }, 'could not send the narration result'));
+    } else {
+      log.warn({ err: String(err) }, 'could not send the narration result');
+    }
+  }
+}
+
+interface FinalMessage extends OutgoingMessage {
+  readonly status: string;
+}
+
+/** What the reply says when the narration is over, with the audio attached when there is some. */
+export async function finalMessage(
+  track: NarrationTrack,
+  outcome: TrackOutcome,
+  options: Pick<FollowTrackOptions, 'lang' | 'attachmentSizeLimit' | 'errorContext'>,
+): Promise<FinalMessage> {
+  const t = texts(options.lang);
+  let status: string;
+  let audio: MonoAudio | undefined;
+  switch (outcome.kind) {
+    case 'completed': {
+      const duration = formatDuration(outcome.audio.samples.length / outcome.audio.sampleRate);
+      status = outcome.played
+        ? t.done({ duration, voice: track.request.voice, speed: track.request.speed })
+        : t.doneNoVoice({ duration });
+      audio = outcome.audio;
+      break;
+    }
+    case 'failed': {
+      const reason = errorText(options.lang, outcome.error, options.errorContext);
+      status = outcome.audio
+        ? t.failedPartial({ done: outcome.chunksDone, total: outcome.chunksTotal, reason })
+        : t.failed({ reason });
+      audio = outcome.audio;
+      break;
+    }
+    case 'cancelled':
+      status = t.cancelled({ reason: outcome.reason, by: outcome.by });
+      break;
+  }
+  let files: OutgoingFile[] | undefined;
+  if (audio && audio.samples.length > 0) {
+    const file = await audioAttachment(audio, options.attachmentSizeLimit);
+    if (file) {
+      files = [file];
+      if (file.name.endsWith('.ogg')) status += `\n${t.attachmentCompressed()}`;
+    } else {
+      status += `\n${t.attachmentTooLarge()}`;
+    }
+  }
+  return { status, content: composeMessage(status, track.request.text), files };
+}
+
+/**
+ * WAV (16-bit, the engine's rate — plays everywhere, lossless) when it fits the upload limit; otherwise Ogg Opus,
+ * which Discord plays inline at a tenth of the size; undefined when even that is too large.
+ */
+export async function audioAttachment(audio: MonoAudio, limitBytes: number): Promise<OutgoingFile | undefined> {
+  const wavBytes = 44 + audio.samples.length * 2;
+  if (wavBytes <= limitBytes) {
+    return { name: 'narration.wav', data: Buffer.from(encodeWav(audio)), description: 'Narration (WAV)' };
+  }
+  const ogg = await encodeOggOpus(audio);
+  if (ogg.length <= limitBytes) return { name: 'narration.ogg', data: Buffer.from(ogg), description: 'Narration (Ogg Opus)' };
+  return undefined;
+}
+
+function isExpiredToken(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  const status = (err as { status?: unknown } | null)?.status;
+  return (typeof code === 'number' && EXPIRED_TOKEN_CODES.has(code)) || status === 401;
+}
+
+/** The ReplyTarget of a deferred chat-input interaction. Mentions in the echoed text never ping anyone. */
+export function interactionReplyTarget(interaction: ChatInputCommandInteraction): ReplyTarget {
+  const files = (message: OutgoingMessage) =>
+    message.files?.map((f) => new AttachmentBuilder(f.data, { name: f.name, description: f.description }));
+  return {
+    expiresAt: interaction.createdTimestamp + INTERACTION_TOKEN_TTL_MS,
+    edit: async (message) => {
+      await interaction.editReply({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
+    },
+    post: async (message) => {
+      const channel = interaction.channel;
+      if (!channel?.isSendable()) throw new Error('The command channel is not available to post in.');
+      await channel.send({ content: message.content, files: files(message), allowedMentions: { users: [interaction.user.id] } });
+    },
+  };
+}

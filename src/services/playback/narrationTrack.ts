@@ -1,0 +1,319 @@
+/**
+ * A NarrationTrack is one `/narrate` request on its way through a server's queue: what will be played, who asked,
+ * how far its synthesis has come, and — once it is over — its outcome (the audio for the attachment, or why not).
+ *
+ * Like the music-bot example's Track, its audio is produced lazily: creating a track costs nothing; synthesis
+ * (GPU time, billed per second) starts only when the GuildSession calls `startSynthesis()` — when the track
+ * becomes current, or shortly before (see GuildSession for the prefetch rule). Segments flow from the engine into
+ * a PcmStream as they are ready, so the AudioResource made by `createAudioResource()` starts playing after the
+ * first segment while later ones are still synthesizing. A failure mid-way ends the stream after what was received:
+ * that much still plays, and the outcome reports the rest.
+ *
+ * A track is finished when both its synthesis and its playback are over (or when it is cancelled); `finished`
+ * then resolves once with the outcome. Listeners: 'change' on every visible change (for the progress reply),
+ * 'synthesized' when synthesis has settled (for the queue's prefetch rule), 'finished' with the outcome.
+ */
+import { EventEmitter } from 'node:events';
+import { randomUUID } from 'node:crypto';
+import { createAudioResource, StreamType, type AudioResource } from '@discordjs/voice';
+import type { Logger } from 'pino';
+import type { MonoAudio } from '../audio/types.js';
+import { isNarratorError } from '../errors.js';
+import { silentLogger } from '../log.js';
+import type { NarrationProgress, NarrationRequest, NarrationSummary, Segment } from '../orchestrator.js';
+import type { CancelReason } from '../../messages.js';
+import { PcmStream } from './pcmStream.js';
+
+/** What a track needs from the engine: the Orchestrator satisfies it (tests may pass their own). */
+export interface NarrationSource {
+  narrate(request: NarrationRequest): NarrationHandle;
+}
+
+export interface NarrationHandle {
+  segments(): AsyncGenerator<Segment, NarrationSummary, undefined>;
+  cancel(reason?: unknown): void;
+}
+
+export interface TrackRequest {
+  readonly text: string;
+  readonly voice: string;
+  readonly speed: number;
+  /** Chunks in the plan (from `orchestrator.plan`), for the progress bar before synthesis starts. */
+  readonly chunksTotal: number;
+  readonly requesterId: string;
+  readonly requesterName: string;
+  readonly maxTextChars?: number;
+  readonly resolveMention?: NarrationRequest['resolveMention'];
+}
+
+export type TrackPhase = 'queued' | 'synthesizing' | 'playing' | 'finished';
+
+export type TrackOutcome =
+  /** Everything was synthesized; `played` tells whether it reached the voice channel. */
+  | { readonly kind: 'completed'; readonly audio: MonoAudio; readonly summary: NarrationSummary; readonly played: boolean }
+  /** Synthesis failed after `chunksDone` of `chunksTotal` segments; `audio` holds those (if any). */
+  | {
+      readonly kind: 'failed';
+      readonly error: unknown;
+      readonly audio?: MonoAudio;
+      readonly chunksDone: number;
+      readonly chunksTotal: number;
+      readonly played: boolean;
+    }
+  | { readonly kind: 'cancelled'; readonly reason: CancelReason; readonly by?: string };
+
+export interface TrackSnapshot {
+  readonly id: string;
+  readonly phase: TrackPhase;
+  readonly requesterId: string;
+  readonly text: string;
+  readonly voice: string;
+  readonly speed: number;
+  readonly chunksReady: number;
+  readonly chunksTotal: number;
+  readonly synthesisStarted: boolean;
+  readonly queuePosition?: number;
+  readonly waiting?: 'cold_start' | 'no_workers' | 'queue';
+  readonly retrying?: string;
+  readonly failedMidway?: unknown;
+}
+
+interface TrackEvents {
+  change: [];
+  synthesized: [];
+  finished: [TrackOutcome];
+}
+
+export class NarrationTrack extends EventEmitter<TrackEvents> {
+  readonly id = randomUUID();
+  readonly finished: Promise<TrackOutcome>;
+  private resolveFinished!: (outcome: TrackOutcome) => void;
+  private phase: TrackPhase = 'queued';
+  private narration: NarrationHandle | undefined;
+  private stream: PcmStream | undefined;
+  private chunksReady = 0;
+  private segmentsReceived = 0;
+  private readonly collected: Float32Array[] = [];
+  private sampleRate = 0;
+  private waiting: TrackSnapshot['waiting'];
+  private retrying: string | undefined;
+  private queuePosition: number | undefined;
+  private synthesis: { ok: true; summary: NarrationSummary } | { ok: false; error: unknown } | undefined;
+  private playbackOver = false;
+  private played = false;
+  private outcomeValue: TrackOutcome | undefined;
+
+  constructor(
+    readonly request: TrackRequest,
+    private readonly source: NarrationSource,
+    private readonly log: Logger = silentLogger,
+  ) {
+    super();
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+  }
+
+  get outcome(): TrackOutcome | undefined {
+    return this.outcomeValue;
+  }
+
+  get isFinished(): boolean {
+    return this.outcomeValue !== undefined;
+  }
+
+  get synthesisStarted(): boolean {
+    return this.narration !== undefined;
+  }
+
+  get synthesisSettled(): boolean {
+    return this.synthesis !== undefined;
+  }
+
+  /** False once synthesis has failed before producing any audio: there is nothing to play. */
+  get hasAudioToPlay(): boolean {
+    return !(this.synthesis && this.segmentsReceived === 0);
+  }
+
+  snapshot(): TrackSnapshot {
+    return {
+      id: this.id,
+      phase: this.phase,
+      requesterId: this.request.requesterId,
+      text: this.request.text,
+      voice: this.request.voice,
+      speed: this.request.speed,
+      chunksReady: this.chunksReady,
+      chunksTotal: this.request.chunksTotal,
+      synthesisStarted: this.synthesisStarted,
+      queuePosition: this.phase === 'queued' ? this.queuePosition : undefined,
+      waiting: this.waiting,
+      retrying: this.retrying,
+      failedMidway: this.synthesis && !this.synthesis.ok && this.segmentsReceived > 0 ? this.synthesis.error : undefined,
+    };
+  }
+
+  /** Set by the session whenever the queue moves (1 = next). */
+  setQueuePosition(position: number | undefined): void {
+    if (this.queuePosition === position) return;
+    this.queuePosition = position;
+    if (this.phase === 'queued') this.emit('change');
+  }
+
+  /** Starts synthesizing (idempotent). Segments are collected for the attachment and queued for playback. */
+  startSynthesis(): void {
+    if (this.narration || this.outcomeValue) return;
+    this.stream = new PcmStream();
+    // A destroyed stream (cancel, player error) must not surface as an unhandled 'error'.
+    this.stream.on('error', (err) => this.log.debug({ track: this.id, err: String(err) }, 'pcm stream error'));
+    try {
+      this.narration = this.source.narrate({
+        text: this.request.text,
+        voice: this.request.voice,
+        speed: this.request.speed,
+        maxTextChars: this.request.maxTextChars,
+        resolveMention: this.request.resolveMention,
+        onProgress: (event) => this.onProgress(event),
+      });
+    } catch (err) {
+      // plan() already passed when the track was made, so this is unexpected; report it like any failure.
+      this.narration = { segments: emptySegments, cancel: () => undefined };
+      this.settleSynthesis({ ok: false, error: err });
+      return;
+    }
+    if (this.phase === 'queued') this.phase = 'synthesizing';
+    this.emit('change');
+    void this.pump(this.narration);
+  }
+
+  /**
+   * The audio for the player (starts synthesis if needed). Raw 48 kHz stereo PCM → the voice library's Opus
+   * encoder (@discordjs/opus, or opusscript); no FFmpeg. The resource's metadata is this track.
+   */
+  createAudioResource(): AudioResource<NarrationTrack> {
+    this.startSynthesis();
+    if (this.phase === 'queued') this.phase = 'synthesizing';
+    return createAudioResource(this.stream!, { inputType: StreamType.Raw, metadata: this });
+  }
+
+  /** The player started sending this track's audio. */
+  playbackStarted(): void {
+    if (this.outcomeValue || this.segmentsReceived === 0) return;
+    this.played = true;
+    if (this.phase !== 'playing') {
+      this.phase = 'playing';
+      this.emit('change');
+    }
+  }
+
+  /** The player is done with this track (played to the end, or gave up on it). */
+  playbackEnded(): void {
+    if (this.playbackOver) return;
+    this.playbackOver = true;
+    this.maybeFinish();
+  }
+
+  /** Stops synthesis (GPU jobs included) and playback; the track finishes at once as cancelled. */
+  cancel(reason: CancelReason, by?: string): void {
+    if (this.outcomeValue) return;
+    this.narration?.cancel();
+    this.stream?.destroy();
+    this.finish({ kind: 'cancelled', reason, by });
+  }
+
+  private onProgress(event: NarrationProgress): void {
+    if (this.outcomeValue) return;
+    if (event.type === 'chunk_ready') {
+      this.chunksReady = Math.max(this.chunksReady, event.done);
+      this.waiting = undefined;
+      this.retrying = undefined;
+    } else {
+      const e = event.event;
+      if (e.type === 'waiting') this.waiting = e.reason;
+      else if (e.type === 'retry') this.retrying = e.reason;
+      else if (e.type === 'started') this.waiting = undefined;
+      else return;
+    }
+    this.emit('change');
+  }
+
+  /** Moves segments from the engine into the stream as they come, and keeps them for the attachment. */
+  private async pump(narration: NarrationHandle): Promise<void> {
+    const iterator = narration.segments();
+    try {
+      for (;;) {
+        const next = await iterator.next();
+        if (this.outcomeValue) return; // cancelled meanwhile: the narration has been cancelled too
+        if (next.done) {
+          this.settleSynthesis({ ok: true, summary: next.value });
+          return;
+        }
+        const { audio } = next.value;
+        this.sampleRate ||= audio.sampleRate;
+        this.collected.push(audio.samples);
+        this.segmentsReceived++;
+        this.stream?.pushSegment(audio);
+        if (this.segmentsReceived === 1) this.emit('change');
+      }
+    } catch (err) {
+      if (this.outcomeValue) return;
+      if (!isNarratorError(err, 'aborted')) {
+        this.log.warn({ track: this.id, segments: this.segmentsReceived, err: describe(err) }, 'narration failed');
+      }
+      this.settleSynthesis({ ok: false, error: err });
+    }
+  }
+
+  private settleSynthesis(result: NonNullable<NarrationTrack['synthesis']>): void {
+    this.synthesis = result;
+    this.waiting = undefined;
+    this.retrying = undefined;
+    // End of input: the stream ends after what was received, so the player plays that much and then goes idle.
+    this.stream?.end();
+    this.emit('change');
+    this.emit('synthesized');
+    this.maybeFinish();
+  }
+
+  private maybeFinish(): void {
+    if (this.outcomeValue || !this.synthesis || !this.playbackOver) return;
+    const audio = this.joinedAudio();
+    if (this.synthesis.ok) {
+      this.finish({ kind: 'completed', audio, summary: this.synthesis.summary, played: this.played });
+    } else {
+      this.finish({
+        kind: 'failed',
+        error: this.synthesis.error,
+        audio: this.segmentsReceived > 0 ? audio : undefined,
+        chunksDone: this.segmentsReceived,
+        chunksTotal: this.request.chunksTotal,
+        played: this.played,
+      });
+    }
+  }
+
+  private finish(outcome: TrackOutcome): void {
+    this.outcomeValue = outcome;
+    this.phase = 'finished';
+    this.resolveFinished(outcome);
+    this.emit('finished', outcome);
+  }
+
+  private joinedAudio(): MonoAudio {
+    const length = this.collected.reduce((n, part) => n + part.length, 0);
+    const samples = new Float32Array(length);
+    let offset = 0;
+    for (const part of this.collected) {
+      samples.set(part, offset);
+      offset += part.length;
+    }
+    this.collected.length = 0; // the outcome owns the audio now
+    return { sampleRate: this.sampleRate || 24_000, samples };
+  }
+}
+
+async function* emptySegments(): AsyncGenerator<Segment, NarrationSummary, undefined> {
+  return { chunks: 0, sampleRate: 24_000, durationSec: 0, firstAudioMs: 0, totalMs: 0, retries: 0, cacheHits: 0 };
+}
+
+function describe(err: unknown): unknown {
+  return isNarratorError(err) ? { kind: err.kind, code: err.code, message: err.message, detail: err.detail } : String(err);
+}

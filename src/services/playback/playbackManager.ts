@@ -1,0 +1,86 @@
+/**
+ * The bot's playback sessions, one per server at most. It creates a GuildSession when a narration needs a voice
+ * channel and forgets it as soon as the session ends (idle timeout, `/leave`, kicked, shutdown), so a bot that
+ * has visited thousands of servers holds state only for the ones where it is in a voice channel now.
+ */
+import { joinVoiceChannel, type DiscordGatewayAdapterCreator } from '@discordjs/voice';
+import type { Logger } from 'pino';
+import { silentLogger } from '../log.js';
+import type { CancelReason } from '../../messages.js';
+import { GuildSession } from './guildSession.js';
+
+export interface PlaybackOptions {
+  readonly idleLeaveMs: number;
+  readonly maxQueue: number;
+  readonly logger?: Logger;
+  readonly reconnectGraceMs?: number;
+  readonly readyTimeoutMs?: number;
+}
+
+/** Where to join: a guild's voice channel and the gateway adapter that carries the voice signalling. */
+export interface JoinTarget {
+  readonly guildId: string;
+  readonly channelId: string;
+  readonly adapterCreator: DiscordGatewayAdapterCreator;
+}
+
+export class PlaybackManager {
+  private readonly sessions = new Map<string, GuildSession>();
+
+  constructor(private readonly options: PlaybackOptions) {}
+
+  get(guildId: string): GuildSession | undefined {
+    return this.sessions.get(guildId);
+  }
+
+  /** Sessions alive now. */
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  all(): GuildSession[] {
+    return [...this.sessions.values()];
+  }
+
+  /**
+   * The session for this guild in this channel: the existing one (moved to `channelId` if it is elsewhere — the
+   * caller checks that it is idle first), or a new one that starts connecting at once, so the voice handshake
+   * runs while the first chunk is being synthesized.
+   */
+  join(target: JoinTarget): GuildSession {
+    const existing = this.sessions.get(target.guildId);
+    if (existing && !existing.hasEnded) {
+      if (existing.channelId !== target.channelId) {
+        existing.connection.rejoin({ channelId: target.channelId, selfDeaf: true, selfMute: false });
+      }
+      return existing;
+    }
+    const connection = joinVoiceChannel({
+      guildId: target.guildId,
+      channelId: target.channelId,
+      adapterCreator: target.adapterCreator,
+      // The bot never listens: deafened, Discord sends it no audio to decrypt.
+      selfDeaf: true,
+      selfMute: false,
+    });
+    const session = new GuildSession({
+      guildId: target.guildId,
+      connection,
+      idleLeaveMs: this.options.idleLeaveMs,
+      maxQueue: this.options.maxQueue,
+      logger: this.options.logger ?? silentLogger,
+      reconnectGraceMs: this.options.reconnectGraceMs,
+      readyTimeoutMs: this.options.readyTimeoutMs,
+      onEnd: (ended) => {
+        if (this.sessions.get(ended.guildId) === ended) this.sessions.delete(ended.guildId);
+      },
+    });
+    this.sessions.set(target.guildId, session);
+    return session;
+  }
+
+  /** Ends every session (shutdown): narrations cancelled with `reason`, voice connections destroyed. */
+  endAll(reason: CancelReason): void {
+    for (const session of this.all()) session.end(reason);
+  }
+}
