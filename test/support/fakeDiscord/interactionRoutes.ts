@@ -108,6 +108,12 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
           });
         } else if (body.type === InteractionResponseType.ApplicationCommandAutocompleteResult) {
           checkChoices(body.data.choices);
+        } else if (body.type === InteractionResponseType.DeferredMessageUpdate) {
+          // A component's deferred update makes the clicked message the one "@original" edits.
+          message = messages.get(inv.componentMessageId ?? '');
+        } else if (body.type === InteractionResponseType.UpdateMessage) {
+          const target = messages.get(inv.componentMessageId ?? '');
+          message = body.data ? messages.edit(target.id, body.data, req.body.files) : target;
         }
         if (message) inv.originalMessageId = message.id;
         inv.callbacks.push({ type: body.type, data: 'data' in body ? body.data : undefined, files: req.body.files, receivedAt: req.receivedAt });
@@ -223,10 +229,13 @@ function channelOf(inv: Invocation): string {
 }
 
 function checkCallbackType(inv: Invocation, body: CallbackBody): void {
-  const isAutocomplete = inv.payload.type === InteractionType.ApplicationCommandAutocomplete;
-  const allowed: readonly InteractionResponseType[] = isAutocomplete
-    ? [InteractionResponseType.ApplicationCommandAutocompleteResult]
-    : [InteractionResponseType.ChannelMessageWithSource, InteractionResponseType.DeferredChannelMessageWithSource, InteractionResponseType.Modal];
+  const reply = [InteractionResponseType.ChannelMessageWithSource, InteractionResponseType.DeferredChannelMessageWithSource, InteractionResponseType.Modal];
+  const allowed: readonly InteractionResponseType[] =
+    inv.payload.type === InteractionType.ApplicationCommandAutocomplete
+      ? [InteractionResponseType.ApplicationCommandAutocompleteResult]
+      : inv.payload.type === InteractionType.MessageComponent
+        ? [...reply, InteractionResponseType.DeferredMessageUpdate, InteractionResponseType.UpdateMessage]
+        : reply;
   if (!allowed.includes(body.type)) {
     throw invalidFormBody(['type'], 'INTERACTION_CALLBACK_TYPE_INVALID', `Callback type ${body.type} is not valid for this interaction type.`);
   }

@@ -1,5 +1,5 @@
 /**
- * One interaction the fake dispatched (a slash command or an autocomplete request) and everything the bot did
+ * One interaction the fake dispatched (a slash command, an autocomplete request or a component click) and everything the bot did
  * with it over REST: the callback, edits of the original response, follow-ups, and the requests Discord would
  * have refused (too late, twice, expired token). Times are `performance.now()` in the test process, so latency
  * is `record.receivedAt - invocation.createdAt`. Waits resolve from recorded state, so awaiting late is safe.
@@ -55,9 +55,11 @@ export class Invocation {
   readonly rejected: RecordedRejection[] = [];
   originalMessageId: string | undefined;
   readonly followUpMessageIds: string[] = [];
+  /** For component clicks: the message the button or menu is on (what types 6 and 7 update). */
+  componentMessageId: string | undefined;
 
   constructor(
-    readonly kind: 'command' | 'autocomplete',
+    readonly kind: 'command' | 'autocomplete' | 'component',
     readonly payload: APIInteraction,
     readonly commandName: string,
     readonly createdAt: number,
@@ -91,6 +93,16 @@ export class Invocation {
   /** Resolves on an immediate reply (type 4); rejects if the bot acknowledged some other way. */
   async replied(timeoutMs = 3_000): Promise<RecordedCallback> {
     return this.#expectFirst(InteractionResponseType.ChannelMessageWithSource, 'replied', timeoutMs);
+  }
+
+  /** Component clicks: resolves on a deferred update of the clicked message (type 6). */
+  async deferredUpdate(timeoutMs = 3_000): Promise<RecordedCallback> {
+    return this.#expectFirst(InteractionResponseType.DeferredMessageUpdate, 'a deferred update', timeoutMs);
+  }
+
+  /** Component clicks: resolves on an immediate update of the clicked message (type 7). */
+  async updated(timeoutMs = 3_000): Promise<RecordedCallback> {
+    return this.#expectFirst(InteractionResponseType.UpdateMessage, 'an update of the clicked message', timeoutMs);
   }
 
   /** The autocomplete choices (type 8 callback). */

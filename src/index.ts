@@ -1,0 +1,124 @@
+/**
+ * `npm start`: the bot. Loads the configuration (environment and `.env`), builds the narration engine, logs in,
+ * and shuts down gracefully on SIGINT/SIGTERM within a hard 10 s limit.
+ *
+ * Exit codes: 0 after a clean shutdown; 2 when the bot cannot start as configured (no token, invalid token, bad
+ * configuration) — with a message that says what to do; 1 for anything else.
+ * Also the entry each shard runs under `npm run start:sharded` (src/shard.ts): discord.js reads the shard ids
+ * from the environment the ShardingManager sets.
+ */
+import { DiscordjsErrorCodes } from 'discord.js';
+import { NarratorBot, describe } from './bot.js';
+import { loadConfigFromEnv, type Config } from './services/config.js';
+import { createEngine } from './services/engine.js';
+import { isNarratorError } from './services/errors.js';
+import { createLogger } from './services/log.js';
+
+/** Shutdown must finish within this, whatever hangs (Docker sends SIGKILL after 10 s by default). */
+const HARD_EXIT_MS = 10_000;
+
+const HOW_TO_CONFIGURE = `DISCORD_TOKEN is not set, so the bot cannot log in to Discord.
+
+To run the bot:
+  1. Create an application at https://discord.com/developers/applications, add a Bot to it,
+     and copy its token (Bot → Reset Token).
+  2. Put it in a file named .env in the project folder (see .env.example):
+       DISCORD_TOKEN=your-bot-token
+       DISCORD_CLIENT_ID=your-application-id
+  3. Register the slash commands once:  npm run deploy-commands
+  4. Invite the bot with the URL from the README ("Creating the Discord application"), then:  npm start
+
+The narration engine also works without Discord:  npm run narrate -- "Xin chào"
+See README.md for everything else (TTS backends, RunPod, Docker, sharding).
+`;
+
+const INVALID_TOKEN = `Discord rejected DISCORD_TOKEN (invalid token).
+Copy the bot token again from https://discord.com/developers/applications → your application → Bot → Reset Token,
+put it in .env as DISCORD_TOKEN=…, and start again. (The application id is not the token.)
+`;
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = await loadConfigFromEnv();
+  } catch (err) {
+    if (isNarratorError(err, 'config')) {
+      process.stderr.write(`${err.message}\nSee .env.example for every setting.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (!config.discord.token) {
+    process.stderr.write(HOW_TO_CONFIGURE);
+    process.exit(2);
+  }
+
+  const logger = createLogger(config.logLevel);
+  // Last-resort nets: log and keep serving (every handler has its own try/catch; these catch library surprises).
+  process.on('unhandledRejection', (reason) => logger.error({ err: describe(reason) }, 'unhandled promise rejection'));
+  process.on('uncaughtException', (err) => logger.error({ err: describe(err) }, 'uncaught exception'));
+
+  let engine;
+  try {
+    engine = createEngine(config, logger);
+  } catch (err) {
+    if (isNarratorError(err, 'config')) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const bot = new NarratorBot({ config, engine, logger });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    setTimeout(() => {
+      logger.error('shutdown did not finish within 10 s: exiting');
+      process.exit(1);
+    }, HARD_EXIT_MS).unref();
+    bot.shutdown(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: describe(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+
+  // A rejected token can also surface as gateway close 4004 (after /gateway/bot succeeded, e.g. behind a proxy).
+  bot.client.on('shardError', (err) => {
+    if (/authentication failed/i.test(err.message)) invalidToken();
+  });
+
+  logger.info({ backend: engine.backend.kind, voices: config.voices, apiBaseUrl: config.discord.apiBaseUrl }, 'starting');
+  try {
+    await bot.start();
+  } catch (err) {
+    if (isInvalidToken(err)) invalidToken();
+    logger.fatal({ err: describe(err) }, 'could not connect to Discord');
+    await engine.close().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+function isInvalidToken(err: unknown): boolean {
+  const e = err as { code?: unknown; status?: unknown } | null;
+  return e?.code === DiscordjsErrorCodes.TokenInvalid || e?.status === 401;
+}
+
+function invalidToken(): never {
+  process.stderr.write(INVALID_TOKEN);
+  process.exit(2);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+/**
+ * `npm run start:sharded`: runs the bot as several gateway shards, one child process each, with discord.js's
+ * ShardingManager. Each child runs src/index.ts (TypeScript through tsx), which reads its shard ids from the
+ * environment the manager sets.
+ *
+ * When to use it: Discord requires sharding from 2500 servers on (login fails with "sharding required"), and
+ * recommends it earlier when the gateway suggests more than one shard (`totalShards: 'auto'` asks it). Below
+ * that, `npm start` is simpler and uses less memory. Each server's voice playback lives in the shard that owns
+ * that server, so nothing is shared between processes.
+ *
+ * Shutdown: SIGINT/SIGTERM are forwarded to every shard, which shuts down gracefully (its own 10 s limit); a
+ * shard that exits with code 2 (bad token or configuration) stops the whole manager instead of respawning forever.
+ */
+import { ShardingManager } from 'discord.js';
+import { fileURLToPath } from 'node:url';
+import { loadConfigFromEnv } from './services/config.js';
+import { isNarratorError } from './services/errors.js';
+import { createLogger } from './services/log.js';
+
+const SHARD_EXIT_WAIT_MS = 12_000;
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = await loadConfigFromEnv();
+  } catch (err) {
+    if (isNarratorError(err, 'config')) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (!config.discord.token) {
+    process.stderr.write('DISCORD_TOKEN is not set. Run `npm start` once to see how to configure the bot.\n');
+    process.exit(2);
+  }
+  const logger = createLogger(config.logLevel);
+  const manager = new ShardingManager(fileURLToPath(new URL('./index.ts', import.meta.url)), {
+    token: config.discord.token,
+    totalShards: 'auto',
+    respawn: true,
+    execArgv: ['--import', 'tsx'],
+  });
+  manager.on('shardCreate', (shard) => {
+    logger.info({ shard: shard.id }, 'shard started');
+    shard.on('death', (child) => {
+      const code = 'exitCode' in child ? child.exitCode : null;
+      logger.warn({ shard: shard.id, code }, 'shard exited');
+      if (code === 2) {
+        logger.fatal('a shard could not start with this configuration (see its message above); stopping');
+        void stopAll(2);
+      }
+    });
+  });
+
+  let stopping = false;
+  const stopAll = async (exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    manager.respawn = false;
+    const exits = [...manager.shards.values()].map(
+      (shard) =>
+        new Promise<void>((resolve) => {
+          const child = shard.process;
+          if (!child || child.exitCode !== null) return resolve();
+          child.once('exit', () => resolve());
+          child.kill('SIGTERM');
+        }),
+    );
+    await Promise.race([Promise.all(exits), new Promise((r) => setTimeout(r, SHARD_EXIT_WAIT_MS).unref())]);
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  await manager.spawn();
+  logger.info({ shards: manager.totalShards }, 'all shards spawned');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
