@@ -218,7 +218,7 @@ async function rawGatewayClient(fake: FakeDiscord, intents: number): Promise<Raw
   return { ws, dispatches, waitForDispatch };
 }
 
-test('Discord rules the fake enforces: ack window, token expiry, follow-ups, channel permissions, limits, Connect', async (t) => {
+test('Discord rules the fake enforces: ack window, token expiry, follow-ups, buttons, channel permissions, limits, Connect', async (t) => {
   const fake = await FakeDiscord.start({
     // Short windows so the 3 s / 15 min rules are reachable; generous enough for a loaded 2-core machine.
     interactionAckWindowMs: 500,
@@ -281,6 +281,21 @@ test('Discord rules the fake enforces: ack window, token expiry, follow-ups, cha
   assert.equal(fake.channelMessages(text.id).at(-1)?.content, 'fallback');
   const tooLong = await fetch(`${api}/channels/${text.id}/messages`, { method: 'POST', headers: asBot, body: JSON.stringify({ content: 'x'.repeat(2001) }) });
   assert.deepEqual([tooLong.status, ((await tooLong.json()) as { code: number }).code], [400, 50035]);
+  // A button on a bot message: the click is an interaction whose type-7 answer updates that message.
+  const panel = (await (
+    await fetch(`${api}/channels/${text.id}/messages`, {
+      method: 'POST',
+      headers: asBot,
+      body: JSON.stringify({ content: 'Narrating…', components: [{ type: 1, components: [{ type: 2, style: 4, label: 'Stop', custom_id: 'stop' }] }] }),
+    })
+  ).json()) as { id: string };
+  assert.throws(() => fake.clickComponent({ user: bob.id, message: panel.id, customId: 'nope' }), /no component/);
+  const click = fake.clickComponent({ user: bob.id, message: panel.id, customId: 'stop' });
+  await waitForDispatch(GatewayDispatchEvents.InteractionCreate);
+  assert.equal((await post(`/interactions/${click.id}/${click.token}/callback`, { type: 7, data: { content: 'Stopped.', components: [] } })).status, 204);
+  await click.updated();
+  assert.deepEqual(fake.channelMessages(text.id).find((m) => m.id === panel.id)?.content, 'Stopped.');
+
   fake.setPermissions({ guild: guild.id, channel: text.id, deny: ['SendMessages'] });
   const denied = await fetch(`${api}/channels/${text.id}/messages`, { method: 'POST', headers: asBot, body: JSON.stringify({ content: 'nope' }) });
   assert.deepEqual([denied.status, ((await denied.json()) as { code: number }).code], [403, 50013]);

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import {
   ApplicationCommandType,
+  ComponentType,
   GatewayDispatchEvents,
   InteractionContextType,
   InteractionType,
@@ -17,7 +18,9 @@ import type {
   APIApplicationCommandAutocompleteGuildInteraction,
   APIApplicationCommandInteractionDataOption,
   APIChatInputApplicationCommandGuildInteraction,
+  APIInteraction,
   APIMessage,
+  APIMessageComponentGuildInteraction,
   Locale,
 } from 'discord-api-types/v10';
 import { NarratorError } from '../../../src/services/errors.js';
@@ -112,6 +115,16 @@ export interface AutocompleteOptions extends InvokeCommandOptions {
   readonly focused: string;
   /** How long to wait for the choices (default: the ack window, 3 s). */
   readonly timeoutMs?: number;
+}
+
+export interface ClickComponentOptions {
+  readonly user: string;
+  /** The message the button or select menu is on (it must carry a component with this custom_id). */
+  readonly message: string;
+  readonly customId: string;
+  /** String-select values picked by the user. */
+  readonly values?: readonly string[];
+  readonly locale?: `${Locale}`;
 }
 
 export interface SetPermissionsOptions {
@@ -467,6 +480,25 @@ export class FakeDiscord {
     return inv.choices(opts.timeoutMs ?? this.#ackWindowMs);
   }
 
+  /**
+   * A user clicks a button or picks from a string select on one of the bot's messages: dispatches
+   * INTERACTION_CREATE (type 3). The bot may answer with 4/5 (new message), 6 (deferred update) or 7 (update).
+   */
+  clickComponent(opts: ClickComponentOptions): Invocation {
+    const stored = this.#messages.get(opts.message);
+    const component = findComponent(stored.components, opts.customId);
+    if (!component) throw misuse(`message ${opts.message} has no component with custom_id "${opts.customId}".`);
+    const channel = this.#world.channel(stored.channelId);
+    const isSelect = component.type === ComponentType.StringSelect;
+    if (!isSelect && component.type !== ComponentType.Button) throw misuse(`component "${opts.customId}" has type ${component.type}; the fake clicks buttons and string selects only.`);
+    const base = this.#interactionBase(channel.guildId, channel.id, opts.user, opts.locale);
+    const data = isSelect
+      ? { custom_id: opts.customId, component_type: ComponentType.StringSelect as const, values: [...(opts.values ?? [])] }
+      : { custom_id: opts.customId, component_type: ComponentType.Button as const };
+    const payload: APIMessageComponentGuildInteraction = { ...base, type: InteractionType.MessageComponent, data, message: this.#messages.toApi(stored) };
+    return this.#register('component', payload, opts.customId, stored.id);
+  }
+
   /** Registered commands (global and guild) in the shape Discord returns them. */
   get registeredCommands(): Record<string, unknown>[] {
     return this.#commands.all.map((c: StoredCommand) => this.#commands.toApi(c));
@@ -668,27 +700,7 @@ export class FakeDiscord {
       mode: kind,
       ...(opts.focused !== undefined ? { focused: opts.focused } : {}),
     });
-    const id = world.ids.next();
-    const token = `fake-interaction-${id}-${randomBytes(12).toString('base64url')}`;
-    const apiChannel = world.apiChannel(channel.id);
-    const common = {
-      id,
-      application_id: world.applicationId,
-      guild: { id: guild.id, locale: guild.preferredLocale, features: [] },
-      guild_id: guild.id,
-      channel: apiChannel,
-      channel_id: channel.id,
-      member: { ...world.apiMember(guild.id, opts.user), permissions: userPerms.toString() },
-      token,
-      version: 1 as const,
-      app_permissions: world.permissionsOf(guild.id, world.bot.id, channel.id).toString(),
-      locale: (opts.locale ?? 'en-US') as Locale,
-      guild_locale: guild.preferredLocale,
-      entitlements: [],
-      authorizing_integration_owners: { 0: guild.id },
-      context: InteractionContextType.Guild,
-      attachment_size_limit: guild.attachmentSizeLimit,
-    };
+    const common = this.#interactionBase(guild.id, channel.id, opts.user, opts.locale);
     const data = {
       id: command.id,
       name: command.definition.name,
@@ -702,19 +714,70 @@ export class FakeDiscord {
       kind === 'command'
         ? { ...common, type: InteractionType.ApplicationCommand, data }
         : { ...common, type: InteractionType.ApplicationCommandAutocomplete, data: { ...data, options: data.options as APIApplicationCommandInteractionDataOption<InteractionType.ApplicationCommandAutocomplete>[] } };
+    return this.#register(kind, payload, command.definition.name);
+  }
+
+  /** The fields every guild interaction carries, computed from the world as it is now. */
+  #interactionBase(guildId: string, channelId: string, userId: string, locale: `${Locale}` | undefined) {
+    const world = this.#world;
+    const guild = world.guild(guildId);
+    const id = world.ids.next();
+    return {
+      id,
+      application_id: world.applicationId,
+      guild: { id: guild.id, locale: guild.preferredLocale, features: [] },
+      guild_id: guild.id,
+      channel: world.apiChannel(channelId),
+      channel_id: channelId,
+      member: { ...world.apiMember(guild.id, userId), permissions: world.permissionsOf(guild.id, userId, channelId).toString() },
+      token: `fake-interaction-${id}-${randomBytes(12).toString('base64url')}`,
+      version: 1 as const,
+      app_permissions: world.permissionsOf(guild.id, world.bot.id, channelId).toString(),
+      locale: (locale ?? 'en-US') as Locale,
+      guild_locale: guild.preferredLocale,
+      entitlements: [],
+      authorizing_integration_owners: { 0: guild.id },
+      context: InteractionContextType.Guild,
+      attachment_size_limit: guild.attachmentSizeLimit,
+    };
+  }
+
+  #register(kind: Invocation['kind'], payload: APIInteraction, name: string, componentMessageId?: string): Invocation {
+    if (!this.#gateway.activeSession) throw misuse('the bot is not connected to the gateway (await fake.waitForBotReady() first).');
     const createdAt = performance.now();
     const inv = new Invocation(
       kind,
       payload,
-      command.definition.name,
+      name,
       createdAt,
       { ackDeadline: createdAt + this.#ackWindowMs, tokenExpiresAt: createdAt + this.#tokenTtlMs },
       this.#feed,
       this.#messages,
     );
-    this.#invocations.set(id, inv);
+    inv.componentMessageId = componentMessageId;
+    this.#invocations.set(inv.id, inv);
     this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, payload);
+    return inv;
     return inv;
   }
 }
 
+/** Depth-first search for a component by custom_id through action rows, containers and section accessories. */
+function findComponent(node: unknown, customId: string): { readonly type: number } | undefined {
+  if (Array.isArray(node)) {
+    for (const child of node) {
+      const found = findComponent(child, customId);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof node !== 'object' || node === null) return undefined;
+  if ('custom_id' in node && node.custom_id === customId && 'type' in node && typeof node.type === 'number') return { type: node.type };
+  for (const value of Object.values(node)) {
+    if (typeof value === 'object' && value !== null) {
+      const found = findComponent(value, customId);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
