@@ -103,6 +103,10 @@ async function main(): Promise<void> {
   } catch (err) {
     if (isInvalidToken(err)) invalidToken();
     logger.fatal({ err: describe(err) }, 'could not connect to Discord');
+    process.stderr.write(
+      `Could not connect to Discord at ${config.discord.apiBaseUrl}: ${err instanceof Error ? err.message : String(err)}\n` +
+        'Check the network, or DISCORD_API_BASE_URL if you set it.\n',
+    );
     await engine.close().catch(() => undefined);
     process.exit(1);
   }

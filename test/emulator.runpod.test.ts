@@ -80,8 +80,8 @@ async function call(emu: RunPodEmulator, method: string, path: string, opts: { b
   return { status: res.status, text, json, contentType: res.headers.get('content-type') ?? '' };
 }
 
-async function run(emu: RunPodEmulator, body: Record<string, unknown>): Promise<string> {
-  const reply = await call(emu, 'POST', '/run', { body });
+async function run(emu: RunPodEmulator, jobInput: Record<string, unknown>, policy?: Record<string, unknown>): Promise<string> {
+  const reply = await call(emu, 'POST', '/run', { body: policy ? { input: jobInput, policy } : { input: jobInput } });
   assert.equal(reply.status, 200, reply.text);
   const parsed = z.strictObject({ id: z.string(), status: z.literal('IN_QUEUE') }).parse(reply.json);
   return parsed.id;
@@ -173,7 +173,7 @@ describe('RunPod emulator: API surface', () => {
 
 describe('RunPod emulator: job lifecycle', () => {
   test('IN_QUEUE → IN_PROGRESS (with progress output) → COMPLETED with the generation-1 audio', async (t) => {
-    const emu = await emulator(t, { jobTimeMs: fixed(240) });
+    const emu = await emulator(t, { jobTimeMs: fixed(240), dispatchDelayMs: 100 });
     const jobInput = input();
     const id = await run(emu, jobInput);
     assert.equal((await status(emu, id)).status, 'IN_QUEUE', 'a fresh job is observably queued first');
@@ -188,7 +188,9 @@ describe('RunPod emulator: job lifecycle', () => {
 
     const done = await statusSync(emu, id);
     assert.equal(done.status, 'COMPLETED');
-    assert.ok((done.executionTime ?? 0) >= 235 && (done.executionTime ?? 0) < 400, `executionTime ${done.executionTime}`);
+    assert.ok((done.executionTime ?? 0) >= 235 && (done.executionTime ?? 0) < 2000, `executionTime ${done.executionTime}`);
+    const record = emu.job(id);
+    assert.equal(done.executionTime, Math.round((record?.finishedAt ?? 0) - (record?.startedAt ?? 0)));
     const out = Gen1Output.parse(done.output);
     assert.equal(out.job_id, jobInput.job_id);
     assert.equal(out.sample_used, 'sample/narrator.wav');
@@ -217,7 +219,8 @@ describe('RunPod emulator: job lifecycle', () => {
     assert.ok(a && b && c && d);
     // Queued jobs start when the first two end, and their delayTime shows the wait.
     assert.ok((c.startedAt ?? 0) >= (a.finishedAt ?? Infinity) - 1 && (d.startedAt ?? 0) >= (b.finishedAt ?? Infinity) - 1);
-    assert.ok((finals[2]?.delayTime ?? 0) >= 190, `delayTime ${finals[2]?.delayTime}`);
+    assert.equal(finals[2]?.delayTime, Math.round((c.startedAt ?? 0) - c.queuedAt));
+    assert.ok((finals[2]?.delayTime ?? 0) >= 100, `delayTime ${finals[2]?.delayTime}`);
     assert.equal(new Set(emu.jobs.map((j) => j.workerId)).size, 2);
     await emu.waitIdle(1000);
     assert.deepEqual(emu.health().jobs, { completed: 4, failed: 0, inProgress: 0, inQueue: 0, retried: 0 });
@@ -247,14 +250,14 @@ describe('RunPod emulator: job lifecycle', () => {
     const answeredAt = performance.now();
     assert.equal(job.status, 'COMPLETED');
     const finishedAt = emu.job(id)?.finishedAt ?? 0;
-    assert.ok(answeredAt - finishedAt < 40, `long-poll answered ${answeredAt - finishedAt} ms after the job ended`);
+    assert.ok(answeredAt - finishedAt < 75, `long-poll answered ${answeredAt - finishedAt} ms after the job ended`);
 
     const hung = await run(emu, input('hang'));
     const t0 = performance.now();
     const live = await statusSync(emu, hung, 150);
     const waited = performance.now() - t0;
     assert.ok(live.status === 'IN_PROGRESS' || live.status === 'IN_QUEUE');
-    assert.ok(waited >= 145 && waited < 400, `waited ${waited} ms`);
+    assert.ok(waited >= 145 && waited < 1000, `waited ${waited} ms`);
   });
 
   test('statusSync: false turns /status-sync into a plain 404 while /status keeps working', async (t) => {
@@ -293,7 +296,7 @@ describe('RunPod emulator: job lifecycle', () => {
     const reply = await call(emu, 'POST', `/cancel/${hung}`);
     assert.deepEqual(reply.json, { id: hung, status: 'CANCELLED' });
     assert.equal((await statusSync(emu, next)).status, 'COMPLETED');
-    assert.ok((emu.job(next)?.startedAt ?? Infinity) - cancelledAt < 30, 'the freed worker picked up the queued job at once');
+    assert.ok((emu.job(next)?.startedAt ?? Infinity) - cancelledAt < 60, 'the freed worker picked up the queued job at once');
     const cancelled = await status(emu, hung);
     assert.equal(cancelled.status, 'CANCELLED');
     assert.equal(cancelled.output, undefined);
@@ -320,25 +323,41 @@ describe('RunPod emulator: job lifecycle', () => {
     });
     for (const text of ['hang', 'slow']) {
       const t0 = performance.now();
-      const id = await run(emu, { input: input(text), policy: { executionTimeout: 120 } });
+      const id = await run(emu, input(text), { executionTimeout: 120 });
       const job = await statusSync(emu, id);
       assert.equal(job.status, 'TIMED_OUT', text);
       assert.equal(job.output, undefined);
       const elapsed = performance.now() - t0;
-      assert.ok(elapsed >= 115 && elapsed < 400, `${text}: timed out after ${elapsed} ms`);
+      assert.ok(elapsed >= 115 && elapsed < 1000, `${text}: timed out after ${elapsed} ms`);
     }
-    const ok = await statusSync(emu, await run(emu, { input: input(), policy: { executionTimeout: 120 } }));
+    const ok = await statusSync(emu, await run(emu, input(), { executionTimeout: 120 }));
     assert.equal(ok.status, 'COMPLETED', 'a job within its timeout completes, and the worker was free');
+  });
+
+  test('the endpoint-level execution timeout applies to jobs without a policy', async (t) => {
+    const emu = await emulator(t, { executionTimeoutMs: 80, fault: () => ({ kind: 'hang' }) });
+    assert.equal((await statusSync(emu, await run(emu, input()))).status, 'TIMED_OUT');
+  });
+
+  test('policy.lowPriority: a low-priority job waits behind normal ones', async (t) => {
+    const emu = await emulator(t, { workers: 1, jobTimeMs: fixed(10), fault: ({ input: i }) => (i['text'] === 'hang' ? { kind: 'hang' } : undefined) });
+    const blocker = await run(emu, input('hang'));
+    await pollUntil(emu, blocker, (j) => j.status === 'IN_PROGRESS');
+    const low = await run(emu, input('low'), { lowPriority: true });
+    const normal = await run(emu, input('normal'));
+    await call(emu, 'POST', `/cancel/${blocker}`);
+    await Promise.all([statusSync(emu, low), statusSync(emu, normal)]);
+    assert.ok((emu.job(normal)?.startedAt ?? Infinity) < (emu.job(low)?.startedAt ?? 0));
   });
 
   test('policy.ttl: past it the job is deleted and /status answers 404', async (t) => {
     const emu = await emulator(t, { workers: 0 });
-    const id = await run(emu, { input: input(), policy: { ttl: 150 } });
+    const id = await run(emu, input(), { ttl: 150 });
     assert.equal((await status(emu, id)).status, 'IN_QUEUE');
     const t0 = performance.now();
     const reply = await call(emu, 'GET', `/status-sync/${id}?wait=5000`);
     assert.equal(reply.status, 404, 'a long-poll on a job that expires answers 404 at once');
-    assert.ok(performance.now() - t0 < 400);
+    assert.ok(performance.now() - t0 < 1000, "answered when the ttl struck, not at the end of the wait");
     assert.equal((await call(emu, 'GET', `/status/${id}`)).status, 404);
     assert.equal(emu.job(id)?.deleted, true);
     assert.equal(emu.activeJobs().length, 0);
@@ -373,8 +392,9 @@ describe('RunPod emulator: job lifecycle', () => {
     assert.equal((await status(emu, running)).status, 'IN_PROGRESS');
   });
 
-  test('waitIdle and close: close ends pending long-polls and leaves nothing running', async () => {
+  test('waitIdle and close: close ends pending long-polls and leaves nothing running', async (t) => {
     const emu = await startRunPodEmulator({ fault: () => ({ kind: 'hang' }) });
+    t.after(() => emu.close()); // a second close is harmless; this one only matters if an assertion throws
     const id = await run(emu, input());
     await assert.rejects(emu.waitIdle(50), /did not happen/);
     const pending = call(emu, 'GET', `/status-sync/${id}?wait=60000`).catch((err: unknown) => err);
@@ -484,7 +504,7 @@ describe('RunPod emulator: outputs and failures', () => {
       assert.equal(job.output, undefined, text.slice(0, 10));
       assert.equal(job.error, undefined);
     }
-    const small = await statusSync(emu, await run(emu, input('Một câu ngắn thôi nhé.')));
+    const small = await statusSync(emu, await run(emu, input('Ừ, được.'))); // ~47 kB of base64: under the limit
     Gen1Output.parse(small.output);
   });
 

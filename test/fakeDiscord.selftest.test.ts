@@ -291,7 +291,6 @@ test('Discord rules the fake enforces: ack window, token expiry, follow-ups, but
   ).json()) as { id: string };
   assert.throws(() => fake.clickComponent({ user: bob.id, message: panel.id, customId: 'nope' }), /no component/);
   const click = fake.clickComponent({ user: bob.id, message: panel.id, customId: 'stop' });
-  await waitForDispatch(GatewayDispatchEvents.InteractionCreate);
   assert.equal((await post(`/interactions/${click.id}/${click.token}/callback`, { type: 7, data: { content: 'Stopped.', components: [] } })).status, 204);
   await click.updated();
   assert.deepEqual(fake.channelMessages(text.id).find((m) => m.id === panel.id)?.content, 'Stopped.');

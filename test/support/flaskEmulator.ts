@@ -10,8 +10,9 @@
  *   loading_model 10 → generating_audio 15 → generating "Batch i/n" (10 + i/n × 75) → saving_audio 90 →
  *   completed 100 (+ filename); failures write −1 `failed`/`cancelled`; an unknown id reads `pending` 0;
  * - POST /tts/kill/{id} writes `cancelled` at once but the job only stops (and the lock is only released) at its
- *   next checkpoint, i.e. the end of the current batch; a kill during saving_audio is too late and the job
- *   completes; steps between kill and checkpoint overwrite the `cancelled` progress, as in the real code;
+ *   next checkpoint: the batch progress callback, i.e. when the current batch ends; a kill during the last batch
+ *   or saving_audio is too late and the job completes; steps between kill and checkpoint overwrite the
+ *   `cancelled` progress, as in the real code;
  * - every JSON reply is Flask's `jsonify`: compact, keys sorted, trailing newline; unknown routes get Flask's
  *   HTML 404.
  * `invalid_speed` is in the contract but not in the public worker source, so its range is a guess (0.1–3.0).
@@ -50,6 +51,11 @@ function sortKeys(value: unknown): unknown {
     );
   }
   return value;
+}
+
+/** The 400 body for a speed outside FLASK_SPEED_LIMITS. */
+export function invalidSpeedBody(): Record<string, unknown> {
+  return { error: 'invalid_speed', message: `speed must be a number between ${FLASK_SPEED_LIMITS.min} and ${FLASK_SPEED_LIMITS.max}` };
 }
 
 export function speedIsValid(speed: unknown): speed is number {
@@ -112,7 +118,7 @@ export function workerFilename(text: string, salt: number): string {
 export type FlaskFault =
   /** POST /tts answers 500 `inference_failed` (e.g. the reference transcription failed); the lock is released. */
   | { readonly kind: 'inference-failed'; readonly message?: string }
-  /** The job fails in the background at the end of batch `atBatch` (default 1): progress −1 `failed`. */
+  /** The job fails in the background during batch `atBatch` (default 1): progress −1 `failed`. */
   | { readonly kind: 'fail'; readonly message?: string; readonly atBatch?: number }
   /** Inference stalls after generating_audio: no batch ever completes; a kill still works at the next checkpoint. */
   | { readonly kind: 'hang' }
@@ -253,7 +259,8 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
 
   /** The worker thread (`process_job_async`), step by step, with its cancellation checkpoints. */
   const runJob = async (job: FlaskJobRecord): Promise<void> => {
-    const step = job.jobMs * 0.05;
+    // Five short steps (4 % each) around the batches (80 %), so every status is observable by a poller.
+    const step = job.jobMs * 0.04;
     const batchMs = (job.jobMs * 0.8) / job.batches;
     const checkpoint = (message: string): void => {
       if (cancelled.has(job.id)) throw new Interrupted(message);
@@ -265,10 +272,8 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
       await timers.sleep(step);
       writeProgress(job.id, 10, 'loading_model');
       checkpoint('Job cancelled');
-      if (!modelLoaded) {
-        await timers.sleep(opts.coldStartMs ?? 0);
-        modelLoaded = true;
-      }
+      await timers.sleep(step + (modelLoaded ? 0 : (opts.coldStartMs ?? 0)));
+      modelLoaded = true;
       writeProgress(job.id, 15, 'generating_audio');
       await timers.sleep(step);
       if (job.fault?.kind === 'hang') {
@@ -278,16 +283,16 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
         }
       }
       for (let i = 1; i <= job.batches; i++) {
-        await timers.sleep(batchMs);
-        if (job.fault?.kind === 'fail' && i === Math.min(job.batches, job.fault.atBatch ?? 1)) {
-          throw new Error(job.fault.message ?? 'CUDA out of memory. Tried to allocate 2.00 GiB');
-        }
-        // F5-TTS calls the progress callback after each batch; that callback is the kill checkpoint.
+        // The progress callback runs as each batch begins; it is also the kill checkpoint.
         checkpoint(`Job ${job.id} was cancelled`);
         writeProgress(job.id, Math.trunc(10 + (i / job.batches) * 75), 'generating', `Batch ${i}/${job.batches}`, {
           batch_current: i,
           batch_total: job.batches,
         });
+        await timers.sleep(batchMs);
+        if (job.fault?.kind === 'fail' && i === Math.min(job.batches, job.fault.atBatch ?? 1)) {
+          throw new Error(job.fault.message ?? 'CUDA out of memory. Tried to allocate 2.00 GiB');
+        }
       }
       writeProgress(job.id, 90, 'saving_audio');
       await timers.sleep(step);
@@ -325,12 +330,7 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
     const { text, ref_name: refName, speed = DEFAULT_SPEED, job_id: customId } = body.data;
     if (typeof text !== 'string' || text.trim() === '') return reply(res, 400, { error: 'missing_text' });
     if (typeof refName !== 'string' || refName.trim() === '') return reply(res, 400, { error: 'missing_ref_name' });
-    if (!speedIsValid(speed)) {
-      return reply(res, 400, {
-        error: 'invalid_speed',
-        message: `speed must be a number between ${FLASK_SPEED_LIMITS.min} and ${FLASK_SPEED_LIMITS.max}`,
-      });
-    }
+    if (!speedIsValid(speed)) return reply(res, 400, invalidSpeedBody());
     const ref = resolveRefName(refName, voices, template);
     if (!ref.ok) return reply(res, ref.status, ref.body);
     if (current !== undefined) {

@@ -26,7 +26,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 import { fakeSynthesize, latencyModel, type FakeWavFormat } from './fakeVoice.js';
-import { DEFAULT_REF_NAME_TEMPLATE, DEFAULT_VOICES, flaskJsonText, resolveRefName, speedIsValid, workerFilename } from './flaskEmulator.js';
+import {
+  DEFAULT_REF_NAME_TEMPLATE,
+  DEFAULT_VOICES,
+  flaskJsonText,
+  invalidSpeedBody,
+  resolveRefName,
+  speedIsValid,
+  workerFilename,
+} from './flaskEmulator.js';
 import { ChangeSignal, RequestLog, TimerSet, readBody, sendBytes, sendJson, sendText, startHttpServer, waitUntil } from './httpServer.js';
 
 export { latencyModel, type LatencyModelOptions } from './fakeVoice.js';
@@ -100,6 +108,11 @@ export interface RunPodEmulatorOptions {
   readonly fault?: (ctx: RunPodFaultContext) => RunPodFault | undefined;
   /** Answer request n (1-based) of `route` with this bare status, before anything else happens. */
   readonly httpFault?: (route: RunPodRoute, n: number) => number | undefined;
+  /**
+   * How long a queued job waits before an idle worker takes it (default 10 ms): RunPod never starts a job
+   * inside the /run call, and clients must be able to see IN_QUEUE.
+   */
+  readonly dispatchDelayMs?: number;
   /** Emit `{progress: n}` outputs while IN_PROGRESS (default true). */
   readonly progressUpdates?: boolean;
   /** Endpoint-level execution timeout, ms, for jobs without `policy.executionTimeout` (default none). */
@@ -227,6 +240,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
   const template = opts.refNameTemplate ?? DEFAULT_REF_NAME_TEMPLATE;
   const progressUpdates = opts.progressUpdates ?? true;
   const resultLimit = opts.resultLimitBytes ?? 10 * MB;
+  const dispatchDelayMs = opts.dispatchDelayMs ?? 10;
   const synth = opts.synth ?? ((text: string, speed: number) => fakeSynthesize(text, speed, { format: opts.wavFormat ?? 'pcm16' }));
 
   const timers = new TimerSet();
@@ -280,14 +294,14 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     if (at !== -1) queue.splice(at, 1);
   };
 
-  /** Dispatch on the next tick, so a fresh job is observably IN_QUEUE first, as on RunPod. */
+  /** Dispatch a little later, never inside the request: a fresh job is observably IN_QUEUE first, as on RunPod. */
   const schedulePump = (): void => {
     if (pumpScheduled) return;
     pumpScheduled = true;
     timers.set(() => {
       pumpScheduled = false;
       pump();
-    }, 0);
+    }, dispatchDelayMs);
   };
 
   const pump = (): void => {
@@ -372,7 +386,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
       failed(`Flask API error: ${flaskJsonText(body)}`, { status_code: statusCode });
     if (typeof text !== 'string' || text.trim() === '') return fast(flaskError(400, { error: 'missing_text' }));
     if (typeof refName !== 'string' || refName.trim() === '') return fast(flaskError(400, { error: 'missing_ref_name' }));
-    if (!speedIsValid(speed)) return fast(flaskError(400, { error: 'invalid_speed', message: 'speed must be a number between 0.1 and 3' }));
+    if (!speedIsValid(speed)) return fast(flaskError(400, invalidSpeedBody()));
     const ref = resolveRefName(refName, voices, template);
     if (!ref.ok) return fast(flaskError(ref.status, ref.body));
 
@@ -714,8 +728,8 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     const shapeOk = spec !== undefined && (spec.hasId ? id !== undefined && extra.length === 0 : id === undefined) && spec.methods.includes(method);
     const route: RunPodRoute = shapeOk && !(op === 'status-sync' && !statusSync) ? spec.route : 'unknown';
     // Recorded first: an optional call would skip evaluating its arguments when no fault is configured.
-      const nth = requests.record(req, res, route, authorized);
-      const injected = opts.httpFault?.(route, nth);
+    const nth = requests.record(req, res, route, authorized);
+    const injected = opts.httpFault?.(route, nth);
     if (injected !== undefined) {
       req.resume();
       return sendText(res, injected, `${injected} injected by the emulator\n`);

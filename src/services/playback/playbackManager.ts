@@ -3,7 +3,7 @@
  * channel and forgets it as soon as the session ends (idle timeout, `/leave`, kicked, shutdown), so a bot that
  * has visited thousands of servers holds state only for the ones where it is in a voice channel now.
  */
-import { joinVoiceChannel, type DiscordGatewayAdapterCreator } from '@discordjs/voice';
+import { joinVoiceChannel, type AudioPlayer, type DiscordGatewayAdapterCreator } from '@discordjs/voice';
 import type { Logger } from 'pino';
 import { silentLogger } from '../log.js';
 import type { CancelReason } from '../../messages.js';
@@ -15,6 +15,8 @@ export interface PlaybackOptions {
   readonly logger?: Logger;
   readonly reconnectGraceMs?: number;
   readonly readyTimeoutMs?: number;
+  /** Makes each session's player; defaults to `createNarrationPlayer` (tests use one that plays unsubscribed). */
+  readonly createPlayer?: () => AudioPlayer;
 }
 
 /** Where to join: a guild's voice channel and the gateway adapter that carries the voice signalling. */
@@ -71,6 +73,7 @@ export class PlaybackManager {
       logger: this.options.logger ?? silentLogger,
       reconnectGraceMs: this.options.reconnectGraceMs,
       readyTimeoutMs: this.options.readyTimeoutMs,
+      player: this.options.createPlayer?.(),
       onEnd: (ended) => {
         if (this.sessions.get(ended.guildId) === ended) this.sessions.delete(ended.guildId);
       },

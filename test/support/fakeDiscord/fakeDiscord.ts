@@ -5,24 +5,9 @@
  * then assert on what a user would notice (replies, files, channel messages, decoded audio). The protocol work
  * lives in the servers it composes; see README.md in this folder for usage and the limits (no DAVE).
  */
-import { randomBytes } from 'node:crypto';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
-import {
-  ApplicationCommandType,
-  ComponentType,
-  GatewayDispatchEvents,
-  InteractionContextType,
-  InteractionType,
-} from 'discord-api-types/v10';
-import type {
-  APIApplicationCommandAutocompleteGuildInteraction,
-  APIApplicationCommandInteractionDataOption,
-  APIChatInputApplicationCommandGuildInteraction,
-  APIInteraction,
-  APIMessage,
-  APIMessageComponentGuildInteraction,
-  Locale,
-} from 'discord-api-types/v10';
+import { GatewayDispatchEvents } from 'discord-api-types/v10';
+import type { APIMessage, Locale } from 'discord-api-types/v10';
 import { NarratorError } from '../../../src/services/errors.js';
 import { BotVoiceControl } from './botVoiceControl.js';
 import type { VoiceRequestRecord } from './botVoiceControl.js';
@@ -33,9 +18,9 @@ import { Diagnostics } from './diagnostics.js';
 import { GatewayServer } from './gatewayServer.js';
 import type { GatewayClose, GatewaySession } from './gatewayServer.js';
 import { interactionRoutes } from './interactionRoutes.js';
-import { buildOptions } from './interactionOptions.js';
-import type { CommandInput, OptionValue } from './interactionOptions.js';
-import { Invocation } from './invocation.js';
+import { InteractionFactory } from './interactionFactory.js';
+import type { AutocompleteOptions, ClickComponentOptions, InvokeCommandOptions } from './interactionFactory.js';
+import type { Invocation } from './invocation.js';
 import { MessageStore } from './messageStore.js';
 import type { StoredAttachment } from './messageStore.js';
 import { loadOpusDecoderFactory } from './opusDecoder.js';
@@ -98,35 +83,6 @@ export interface FakeChannel {
   readonly type: ChannelKind;
 }
 
-export interface InvokeCommandOptions {
-  readonly user: string;
-  readonly guild: string;
-  readonly channel: string;
-  readonly name: string;
-  readonly subcommandGroup?: string;
-  readonly subcommand?: string;
-  readonly options?: Readonly<Record<string, OptionValue>>;
-  /** The invoking user's client locale (default "en-US"). */
-  readonly locale?: `${Locale}`;
-}
-
-export interface AutocompleteOptions extends InvokeCommandOptions {
-  /** The option the user is typing in; its current text is `options[focused]` (default ""). */
-  readonly focused: string;
-  /** How long to wait for the choices (default: the ack window, 3 s). */
-  readonly timeoutMs?: number;
-}
-
-export interface ClickComponentOptions {
-  readonly user: string;
-  /** The message the button or select menu is on (it must carry a component with this custom_id). */
-  readonly message: string;
-  readonly customId: string;
-  /** String-select values picked by the user. */
-  readonly values?: readonly string[];
-  readonly locale?: `${Locale}`;
-}
-
 export interface SetPermissionsOptions {
   readonly guild: string;
   /** With a channel: replace one permission overwrite on it. Without: edit a role's permissions. */
@@ -175,9 +131,8 @@ export class FakeDiscord {
   readonly #commands: CommandRegistry;
   readonly #messages: MessageStore;
   readonly #tls: TlsMaterial;
-  readonly #invocations = new Map<string, Invocation>();
+  readonly #interactions: InteractionFactory;
   readonly #ackWindowMs: number;
-  readonly #tokenTtlMs: number;
   #closed = false;
 
   private constructor(parts: {
@@ -192,8 +147,8 @@ export class FakeDiscord {
     commands: CommandRegistry;
     messages: MessageStore;
     tls: TlsMaterial;
+    interactions: InteractionFactory;
     ackWindowMs: number;
-    tokenTtlMs: number;
   }) {
     this.token = parts.token;
     this.#world = parts.world;
@@ -206,8 +161,8 @@ export class FakeDiscord {
     this.#commands = parts.commands;
     this.#messages = parts.messages;
     this.#tls = parts.tls;
+    this.#interactions = parts.interactions;
     this.#ackWindowMs = parts.ackWindowMs;
-    this.#tokenTtlMs = parts.tokenTtlMs;
   }
 
   static async start(opts: FakeDiscordOptions = {}): Promise<FakeDiscord> {
@@ -222,49 +177,56 @@ export class FakeDiscord {
       commands.overwrite(undefined, parsed.data);
     }
     const [tls, decoderFactory] = await Promise.all([createSelfSignedCertificate(), loadOpusDecoderFactory()]);
-    const rest = await RestServer.start({ token, maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024, feed, diag });
-    const messages = new MessageStore(world, () => rest.origin);
-    // The voice control is created after the gateway but the gateway's hooks need it: bind through a holder.
+    let voice: VoiceServer;
+    let rest: RestServer;
+    try {
+      voice = await VoiceServer.start(feed, diag, {
+        tls,
+        decoderFactory,
+        heartbeatIntervalMs: opts.voiceHeartbeatIntervalMs ?? 13_750,
+        isAudible: (session: VoiceSession) => {
+          const bot = world.bot.id;
+          if (world.voiceChannelOf(session.guildId, bot) !== session.channelId) return false;
+          if (world.member(session.guildId, bot).mute) return false;
+          return hasPermission(world.permissionsOf(session.guildId, bot, session.channelId), 'Speak');
+        },
+        usersInChannel: (channelId) => world.usersInVoiceChannel(channelId),
+      });
+    } catch (err) {
+      await tls.dispose();
+      throw err;
+    }
+    try {
+      rest = await RestServer.start({ token, maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024, feed, diag });
+    } catch (err) {
+      await voice.close();
+      await tls.dispose();
+      throw err;
+    }
+    const origin = rest.origin;
+    const messages = new MessageStore(world, () => origin);
+    // BotVoiceControl needs the gateway and the gateway's op-4 hook needs it: bind through a holder.
     const holder: { botVoice?: BotVoiceControl } = {};
-    const gateway = new GatewayServer(world, feed, diag, {
-      token,
-      heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250,
-      allowedPrivilegedIntents: opts.allowedPrivilegedIntents ?? 0,
-    }, {
-      onVoiceStateRequest: (session, request) => holder.botVoice?.onRequest(session, request),
-      onGuildMembersRequest: (session, request) => {
-        const guild = world.guilds.get(request.guild_id);
-        if (!guild) return;
-        const wanted = request.user_ids === undefined ? undefined : [request.user_ids].flat();
-        const query = (request.query ?? '').toLowerCase();
-        const ids = [...guild.members.keys()]
-          .filter((id) => (wanted ? wanted.includes(id) : world.user(id).username.toLowerCase().startsWith(query)))
-          .slice(0, request.limit === 0 ? undefined : request.limit);
-        gateway.dispatchTo(session, GatewayDispatchEvents.GuildMembersChunk, {
-          guild_id: guild.id,
-          members: ids.map((id) => world.apiMember(guild.id, id)),
-          chunk_index: 0,
-          chunk_count: 1,
-          not_found: wanted ? wanted.filter((id) => !guild.members.has(id)) : [],
-          ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
-        });
-      },
-    });
-    gateway.attach(rest.server, rest.origin);
-    const voice = await VoiceServer.start(feed, diag, {
-      tls,
-      decoderFactory,
-      heartbeatIntervalMs: opts.voiceHeartbeatIntervalMs ?? 13_750,
-      isAudible: (session: VoiceSession) => {
-        const bot = world.bot.id;
-        if (world.voiceChannelOf(session.guildId, bot) !== session.channelId) return false;
-        if (world.member(session.guildId, bot).mute) return false;
-        return hasPermission(world.permissionsOf(session.guildId, bot, session.channelId), 'Speak');
-      },
-      usersInChannel: (channelId) => world.usersInVoiceChannel(channelId),
-    });
+    const gateway = new GatewayServer(
+      world,
+      feed,
+      diag,
+      { token, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 41_250, allowedPrivilegedIntents: opts.allowedPrivilegedIntents ?? 0 },
+      { onVoiceStateRequest: (session, request) => holder.botVoice?.onRequest(session, request) },
+    );
+    gateway.attach(rest.server, origin);
     const botVoice = new BotVoiceControl(world, gateway, voice, feed, diag);
     holder.botVoice = botVoice;
+    const ackWindowMs = opts.interactionAckWindowMs ?? 3_000;
+    const interactions = new InteractionFactory({
+      world,
+      commands,
+      messages,
+      gateway,
+      feed,
+      ackWindowMs,
+      tokenTtlMs: opts.interactionTokenTtlMs ?? 15 * 60_000,
+    });
     const fake = new FakeDiscord({
       token,
       world,
@@ -277,11 +239,11 @@ export class FakeDiscord {
       commands,
       messages,
       tls,
-      ackWindowMs: opts.interactionAckWindowMs ?? 3_000,
-      tokenTtlMs: opts.interactionTokenTtlMs ?? 15 * 60_000,
+      interactions,
+      ackWindowMs,
     });
     rest.setRoutes([
-      ...interactionRoutes({ world, messages, invocations: fake.#invocations, feed }),
+      ...interactionRoutes({ world, messages, invocations: interactions.invocations, feed }),
       ...resourceRoutes({ world, messages, commands, gatewayUrl: () => gateway.url }),
     ]);
     return fake;
@@ -463,7 +425,7 @@ export class FakeDiscord {
   // ---- interactions ---------------------------------------------------------------------------------------------
 
   get invocations(): readonly Invocation[] {
-    return [...this.#invocations.values()];
+    return [...this.#interactions.invocations.values()];
   }
 
   /**
@@ -471,12 +433,12 @@ export class FakeDiscord {
    * records the bot's answer (`await inv.deferred()`, `await inv.waitForEdit(...)`, `inv.files()`…).
    */
   invokeCommand(opts: InvokeCommandOptions): Invocation {
-    return this.#dispatchInteraction(opts, 'command');
+    return this.#interactions.command(opts, 'command');
   }
 
   /** A user types in an autocomplete option; resolves with the bot's choices (rejects if it does not answer in time). */
   autocomplete(opts: AutocompleteOptions): Promise<CommandChoice[]> {
-    const inv = this.#dispatchInteraction(opts, 'autocomplete');
+    const inv = this.#interactions.command(opts, 'autocomplete');
     return inv.choices(opts.timeoutMs ?? this.#ackWindowMs);
   }
 
@@ -485,18 +447,7 @@ export class FakeDiscord {
    * INTERACTION_CREATE (type 3). The bot may answer with 4/5 (new message), 6 (deferred update) or 7 (update).
    */
   clickComponent(opts: ClickComponentOptions): Invocation {
-    const stored = this.#messages.get(opts.message);
-    const component = findComponent(stored.components, opts.customId);
-    if (!component) throw misuse(`message ${opts.message} has no component with custom_id "${opts.customId}".`);
-    const channel = this.#world.channel(stored.channelId);
-    const isSelect = component.type === ComponentType.StringSelect;
-    if (!isSelect && component.type !== ComponentType.Button) throw misuse(`component "${opts.customId}" has type ${component.type}; the fake clicks buttons and string selects only.`);
-    const base = this.#interactionBase(channel.guildId, channel.id, opts.user, opts.locale);
-    const data = isSelect
-      ? { custom_id: opts.customId, component_type: ComponentType.StringSelect as const, values: [...(opts.values ?? [])] }
-      : { custom_id: opts.customId, component_type: ComponentType.Button as const };
-    const payload: APIMessageComponentGuildInteraction = { ...base, type: InteractionType.MessageComponent, data, message: this.#messages.toApi(stored) };
-    return this.#register('component', payload, opts.customId, stored.id);
+    return this.#interactions.component(opts);
   }
 
   /** Registered commands (global and guild) in the shape Discord returns them. */
@@ -671,113 +622,5 @@ export class FakeDiscord {
     await this.#tls.dispose();
   }
 
-  #dispatchInteraction(opts: InvokeCommandOptions & { focused?: string }, kind: 'command' | 'autocomplete'): Invocation {
-    const world = this.#world;
-    const guild = world.guild(opts.guild);
-    const channel = world.channel(opts.channel);
-    if (channel.guildId !== guild.id) throw misuse(`channel ${channel.id} is not in guild ${guild.id}.`);
-    world.member(guild.id, opts.user);
-    if (!this.#gateway.activeSession) throw misuse('the bot is not connected to the gateway (await fake.waitForBotReady() first).');
-    const command = this.#commands.find(guild.id, opts.name);
-    if (!command) {
-      throw misuse(`no chat-input command "/${opts.name}" is registered for guild ${guild.id} (the bot must PUT it, or pass it in FakeDiscord.start({ commands })).`);
-    }
-    const userPerms = world.permissionsOf(guild.id, opts.user, channel.id);
-    if (!hasPermission(userPerms, 'UseApplicationCommands')) throw misuse(`user ${opts.user} may not use application commands in channel ${channel.id}.`);
-    const required = command.definition.default_member_permissions;
-    if (required && (world.permissionsOf(guild.id, opts.user) & BigInt(required)) !== BigInt(required)) {
-      throw misuse(`/${opts.name} needs default_member_permissions ${required}, which user ${opts.user} lacks: Discord would not show it.`);
-    }
-    const input: CommandInput = {
-      ...(opts.subcommandGroup !== undefined ? { subcommandGroup: opts.subcommandGroup } : {}),
-      ...(opts.subcommand !== undefined ? { subcommand: opts.subcommand } : {}),
-      ...(opts.options !== undefined ? { options: opts.options } : {}),
-    };
-    const built = buildOptions(command, input, {
-      world,
-      guildId: guild.id,
-      userId: opts.user,
-      mode: kind,
-      ...(opts.focused !== undefined ? { focused: opts.focused } : {}),
-    });
-    const common = this.#interactionBase(guild.id, channel.id, opts.user, opts.locale);
-    const data = {
-      id: command.id,
-      name: command.definition.name,
-      type: ApplicationCommandType.ChatInput as const,
-      ...(command.guildId ? { guild_id: command.guildId } : {}),
-      // The option shapes are built from the registered definition; the API's per-type unions cannot see that.
-      options: built.options as APIApplicationCommandInteractionDataOption[],
-      ...(built.resolved ? { resolved: built.resolved } : {}),
-    };
-    const payload: APIChatInputApplicationCommandGuildInteraction | APIApplicationCommandAutocompleteGuildInteraction =
-      kind === 'command'
-        ? { ...common, type: InteractionType.ApplicationCommand, data }
-        : { ...common, type: InteractionType.ApplicationCommandAutocomplete, data: { ...data, options: data.options as APIApplicationCommandInteractionDataOption<InteractionType.ApplicationCommandAutocomplete>[] } };
-    return this.#register(kind, payload, command.definition.name);
-  }
 
-  /** The fields every guild interaction carries, computed from the world as it is now. */
-  #interactionBase(guildId: string, channelId: string, userId: string, locale: `${Locale}` | undefined) {
-    const world = this.#world;
-    const guild = world.guild(guildId);
-    const id = world.ids.next();
-    return {
-      id,
-      application_id: world.applicationId,
-      guild: { id: guild.id, locale: guild.preferredLocale, features: [] },
-      guild_id: guild.id,
-      channel: world.apiChannel(channelId),
-      channel_id: channelId,
-      member: { ...world.apiMember(guild.id, userId), permissions: world.permissionsOf(guild.id, userId, channelId).toString() },
-      token: `fake-interaction-${id}-${randomBytes(12).toString('base64url')}`,
-      version: 1 as const,
-      app_permissions: world.permissionsOf(guild.id, world.bot.id, channelId).toString(),
-      locale: (locale ?? 'en-US') as Locale,
-      guild_locale: guild.preferredLocale,
-      entitlements: [],
-      authorizing_integration_owners: { 0: guild.id },
-      context: InteractionContextType.Guild,
-      attachment_size_limit: guild.attachmentSizeLimit,
-    };
-  }
-
-  #register(kind: Invocation['kind'], payload: APIInteraction, name: string, componentMessageId?: string): Invocation {
-    if (!this.#gateway.activeSession) throw misuse('the bot is not connected to the gateway (await fake.waitForBotReady() first).');
-    const createdAt = performance.now();
-    const inv = new Invocation(
-      kind,
-      payload,
-      name,
-      createdAt,
-      { ackDeadline: createdAt + this.#ackWindowMs, tokenExpiresAt: createdAt + this.#tokenTtlMs },
-      this.#feed,
-      this.#messages,
-    );
-    inv.componentMessageId = componentMessageId;
-    this.#invocations.set(inv.id, inv);
-    this.#gateway.dispatch(GatewayDispatchEvents.InteractionCreate, payload);
-    return inv;
-    return inv;
-  }
-}
-
-/** Depth-first search for a component by custom_id through action rows, containers and section accessories. */
-function findComponent(node: unknown, customId: string): { readonly type: number } | undefined {
-  if (Array.isArray(node)) {
-    for (const child of node) {
-      const found = findComponent(child, customId);
-      if (found) return found;
-    }
-    return undefined;
-  }
-  if (typeof node !== 'object' || node === null) return undefined;
-  if ('custom_id' in node && node.custom_id === customId && 'type' in node && typeof node.type === 'number') return { type: node.type };
-  for (const value of Object.values(node)) {
-    if (typeof value === 'object' && value !== null) {
-      const found = findComponent(value, customId);
-      if (found) return found;
-    }
-  }
-  return undefined;
 }

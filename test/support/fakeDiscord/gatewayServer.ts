@@ -1,14 +1,15 @@
 /**
  * The main gateway (v10, JSON, uncompressed) on `ws://127.0.0.1:PORT/gateway`: HELLO, IDENTIFY → READY plus one
  * GUILD_CREATE per guild, heartbeat ACKs, RESUME with replay of missed dispatches, and dispatches filtered by the
- * intents the bot identified with (no GuildVoiceStates intent → no VOICE_STATE_UPDATE, as on Discord). Op 4 and
- * op 8 are handed to the owner through hooks, because answering them needs the rest of the fake's state.
+ * intents the bot identified with (no GuildVoiceStates intent → no VOICE_STATE_UPDATE, as on Discord), and op 8
+ * member requests. Op 4 goes to the owner through a hook, because answering it needs the voice server.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
+import { wsText } from './wsText.js';
 import { GatewayCloseCodes, GatewayDispatchEvents, GatewayIntentBits, GatewayOpcodes } from 'discord-api-types/v10';
 import type { ApplicationFlags, GatewayReadyDispatchData } from 'discord-api-types/v10';
 import type { z } from 'zod';
@@ -30,7 +31,6 @@ export type GuildMembersRequest = z.infer<typeof requestGuildMembersData>;
 export interface GatewayHooks {
   /** Op 4 from the bot (join, move or leave a voice channel). */
   onVoiceStateRequest(session: GatewaySession, request: VoiceStateRequest): void;
-  onGuildMembersRequest(session: GatewaySession, request: GuildMembersRequest): void;
 }
 
 export interface GatewayOptions {
@@ -193,7 +193,7 @@ export class GatewayServer {
       if (isBinary) return closeWith(GatewayCloseCodes.DecodeError, 'binary frame on a JSON gateway');
       let parsedJson: unknown;
       try {
-        parsedJson = JSON.parse(rawText(raw)) as unknown;
+        parsedJson = JSON.parse(wsText(raw)) as unknown;
       } catch {
         return closeWith(GatewayCloseCodes.DecodeError, 'invalid JSON');
       }
@@ -255,7 +255,7 @@ export class GatewayServer {
           if (!session) return closeWith(GatewayCloseCodes.NotAuthenticated, 'Not authenticated.');
           const request = requestGuildMembersData.safeParse(d);
           if (!request.success) return closeWith(GatewayCloseCodes.DecodeError, `bad request guild members: ${request.error.message}`);
-          this.hooks.onGuildMembersRequest(session, request.data);
+          this.#sendMembersChunk(session, request.data);
           return;
         }
         default:
@@ -270,6 +270,25 @@ export class GatewayServer {
         if (session && (code === 1000 || code === 1001)) this.sessions.delete(session.id);
       }
       this.feed.notify();
+    });
+  }
+
+  /** Op 8 answered in one GUILD_MEMBERS_CHUNK: by ids, or by username prefix (`query: ''` = everyone). */
+  #sendMembersChunk(session: GatewaySession, request: GuildMembersRequest): void {
+    const guild = this.world.guilds.get(request.guild_id);
+    if (!guild) return;
+    const wanted = request.user_ids === undefined ? undefined : [request.user_ids].flat();
+    const query = (request.query ?? '').toLowerCase();
+    const ids = [...guild.members.keys()]
+      .filter((id) => (wanted ? wanted.includes(id) : this.world.user(id).username.toLowerCase().startsWith(query)))
+      .slice(0, request.limit === 0 ? undefined : request.limit);
+    this.dispatchTo(session, GatewayDispatchEvents.GuildMembersChunk, {
+      guild_id: guild.id,
+      members: ids.map((id) => this.world.apiMember(guild.id, id)),
+      chunk_index: 0,
+      chunk_count: 1,
+      not_found: wanted ? wanted.filter((id) => !guild.members.has(id)) : [],
+      ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
     });
   }
 
@@ -289,10 +308,4 @@ export class GatewayServer {
       this.dispatchTo(session, GatewayDispatchEvents.GuildCreate, this.world.guildCreate(guildId, session.intents));
     }
   }
-}
-
-function rawText(raw: RawData): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  return Buffer.from(raw).toString('utf8');
 }

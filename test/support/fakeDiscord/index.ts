@@ -3,16 +3,16 @@
  */
 export { FakeDiscord } from './fakeDiscord.js';
 export type {
-  AutocompleteOptions,
   FakeChannel,
   FakeDiscordOptions,
   FakeGuild,
   FakeUser,
   FrameFilter,
-  InvokeCommandOptions,
   SetPermissionsOptions,
   VoiceSessionInfo,
 } from './fakeDiscord.js';
+export type { AutocompleteOptions, ClickComponentOptions, InvokeCommandOptions } from './interactionFactory.js';
+export type { OptionValue } from './interactionOptions.js';
 export { Invocation } from './invocation.js';
 export type { RecordedCallback, RecordedRejection, RecordedWrite } from './invocation.js';
 export type { VoiceFrame } from './voiceServer.js';

@@ -69,7 +69,7 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
 
   const link = (inv: Invocation) => ({ interactionId: inv.id, commandName: inv.commandName, userId: userOf(inv) });
 
-  const write = (inv: Invocation, req: RouteRequest, target: string, method: RecordedWrite['method'], payload: MessagePayload, message: StoredMessage | undefined): RecordedWrite => ({
+  const write = (req: RouteRequest, target: string, method: RecordedWrite['method'], payload: MessagePayload, message: StoredMessage | undefined): RecordedWrite => ({
     target,
     method,
     payload,
@@ -164,7 +164,7 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
         const target = req.params[2] ?? '';
         const payload = parseMessage(req.body.json);
         const message = messages.edit(targetMessage(inv, target).id, payload, req.body.files);
-        inv.edits.push(write(inv, req, target, 'PATCH', payload, message));
+        inv.edits.push(write(req, target, 'PATCH', payload, message));
         deps.feed.notify();
         return { status: 200, json: messages.toApi(message) };
       });
@@ -181,7 +181,7 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
         checkToken(inv, req);
         const target = req.params[2] ?? '';
         messages.delete(targetMessage(inv, target).id);
-        inv.deletes.push(write(inv, req, target, 'DELETE', {}, undefined));
+        inv.deletes.push(write(req, target, 'DELETE', {}, undefined));
         deps.feed.notify();
         return { status: 204 };
       });
@@ -208,7 +208,7 @@ export function interactionRoutes(deps: InteractionRouteDeps): Route[] {
           message = messages.create(channelOf(inv), world.bot.id, payload, req.body.files, { webhookId: world.applicationId, interaction: link(inv) });
           inv.followUpMessageIds.push(message.id);
         }
-        inv.followUps.push(write(inv, req, message.id, 'POST', payload, message));
+        inv.followUps.push(write(req, message.id, 'POST', payload, message));
         deps.feed.notify();
         return req.query.get('wait') === 'true' ? { status: 200, json: messages.toApi(message) } : { status: 204 };
       });

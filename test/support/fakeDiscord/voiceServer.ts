@@ -13,6 +13,7 @@ import type { Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { RawData } from 'ws';
+import { wsText } from './wsText.js';
 import { VoiceCloseCodes, VoiceEncryptionMode, VoiceOpcodes } from 'discord-api-types/voice/v8';
 import type { VoiceReadyData, VoiceSessionDescriptionData } from 'discord-api-types/voice/v8';
 import type { ChangeFeed } from './changeFeed.js';
@@ -234,7 +235,7 @@ export class VoiceServer {
       }
       let json: unknown;
       try {
-        json = JSON.parse(rawText(raw)) as unknown;
+        json = JSON.parse(wsText(raw)) as unknown;
       } catch {
         return closeWith(VoiceCloseCodes.FailedToDecode, 'invalid JSON');
       }
@@ -380,10 +381,4 @@ export class VoiceServer {
     });
     this.feed.notify();
   }
-}
-
-function rawText(raw: RawData): string {
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
-  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
-  return Buffer.from(raw).toString('utf8');
 }

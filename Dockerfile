@@ -1,0 +1,33 @@
+# The Narrator Discord bot. Build:  docker build -t narrator .
+# Run:    docker run --env-file .env narrator     (SIGTERM → graceful shutdown within 10 s)
+#
+# Two stages: the first has a compiler so @discordjs/opus can build its native module when no prebuilt binary
+# matches; the second is the slim runtime with production dependencies only. tsx is a production dependency:
+# the bot runs its TypeScript directly, there is no separate build step.
+
+FROM node:22-slim AS deps
+# python3/make/g++: node-gyp's needs, for @discordjs/opus when its prebuilt binary cannot be fetched.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json .npmrc* ./
+# Exactly the lockfile, no devDependencies (the `node` package, TypeScript, types). Install scripts run for the
+# packages listed under "allowScripts" in package.json (@discordjs/opus builds or downloads its binary).
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+FROM node:22-slim
+ENV NODE_ENV=production \
+    CACHE_DIR=/app/.cache/narrator
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY src ./src
+COPY scripts ./scripts
+# The synthesized-chunk cache is the only thing the bot writes; it belongs to the unprivileged user.
+RUN mkdir -p /app/.cache/narrator && chown -R node:node /app/.cache
+USER node
+# `npm start` = tsx src/index.ts. (Register the slash commands once with:
+#   docker run --env-file .env narrator npm run deploy-commands)
+CMD ["npm", "start"]

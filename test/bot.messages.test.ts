@@ -1,0 +1,137 @@
+/**
+ * What users read: the locale rule, every error code's text in both languages (never the internal detail), the
+ * progress bar and status lines, and messages that always fit Discord's 2000 characters.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { NarratorError } from '../src/services/errors.js';
+import {
+  codeText,
+  composeMessage,
+  errorText,
+  formatDuration,
+  langOf,
+  progressBar,
+  quoteText,
+  renderStatus,
+  texts,
+  truncate,
+} from '../src/messages.js';
+
+/** Every code the engine and the bot throw today (grep `new NarratorError(` in src/). */
+const ENGINE_CODES = [
+  'voice_unknown', 'speed_out_of_range', 'speed_invalid', 'bad_speed', 'text_too_long', 'nothing_speakable',
+  'worker_busy', 'rate_limited', 'duplicate_job', 'job_expired', 'server_error', 'download_failed', 'bad_response',
+  'no_output', 'network', 'runpod_auth', 'endpoint_not_found', 'bad_config', 'local_tts_missing', 'handler_crashed',
+  'inference_failed', 'tts_failed', 'worker_error', 'bad_audio', 'bad_request', 'local_tts_failed', 'job_timed_out',
+  'job_deadline', 'narration_deadline', 'worker_timeout', 'cancelled_remotely', 'aborted', 'queue_full',
+  'shutting_down', 'voice_connect_failed',
+];
+
+describe('langOf', () => {
+  test('Vietnamese for vi, English for everything else', () => {
+    assert.equal(langOf('vi'), 'vi');
+    assert.equal(langOf('en-US'), 'en');
+    assert.equal(langOf('en-GB'), 'en');
+    assert.equal(langOf('fr'), 'en');
+    assert.equal(langOf(undefined), 'en');
+    assert.equal(langOf(null), 'en');
+  });
+});
+
+describe('texts', () => {
+  test('both languages have every entry', () => {
+    assert.deepEqual(Object.keys(texts('vi')).sort(), Object.keys(texts('en')).sort());
+  });
+});
+
+describe('errorText', () => {
+  test('every known code has its own text in both languages, without the internal detail', () => {
+    for (const code of ENGINE_CODES) {
+      for (const lang of ['en', 'vi'] as const) {
+        const err = new NarratorError('permanent', code, 'internal message', 'SECRET worker traceback');
+        const text = errorText(lang, err, { voices: ['narrator', 'female'], maxQueue: 10 });
+        assert.ok(codeText(lang, code) !== undefined, `${code} is mapped`);
+        assert.ok(text.length > 10 && text.length < 300, `${lang}/${code}: ${text}`);
+        assert.ok(!text.includes('SECRET') && !text.includes('internal message'), `${lang}/${code} leaks nothing`);
+      }
+      assert.notEqual(codeText('en', code), codeText('vi', code), `${code} is translated`);
+    }
+  });
+
+  test('the texts users need most are specific', () => {
+    const err = (kind: 'user' | 'config' | 'transient' | 'permanent', code: string) => new NarratorError(kind, code, 'x');
+    assert.match(errorText('en', err('user', 'voice_unknown'), { voices: ['narrator', 'female'] }), /Unknown voice\. Choose one of: narrator, female\./);
+    assert.match(errorText('en', err('user', 'speed_out_of_range'), { speedMin: 0.5, speedMax: 2 }), /between 0\.5 and 2/);
+    assert.match(errorText('en', err('user', 'text_too_long')), /too long/);
+    assert.match(errorText('en', err('user', 'nothing_speakable')), /nothing to read aloud/);
+    assert.match(errorText('en', err('transient', 'worker_busy')), /busy/);
+    assert.match(errorText('en', err('permanent', 'job_expired')), /starting up/);
+    assert.match(errorText('en', err('config', 'runpod_auth')), /RunPod API key/);
+    assert.match(errorText('en', err('transient', 'server_error')), /having trouble/);
+    assert.match(errorText('vi', err('transient', 'worker_busy')), /đang bận/);
+    assert.match(errorText('en', err('user', 'queue_full'), { maxQueue: 7 }), /full \(7 narrations waiting\)/);
+  });
+
+  test('unknown codes fall back on their kind; anything else is "went wrong on my side"', () => {
+    assert.match(errorText('en', new NarratorError('transient', 'brand_new', 'x')), /having trouble/);
+    assert.match(errorText('en', new NarratorError('config', 'brand_new', 'x')), /not configured correctly/);
+    assert.match(errorText('en', new NarratorError('timeout', 'brand_new', 'x')), /took too long/);
+    assert.equal(errorText('en', new NarratorError('user', 'brand_new', 'Say it differently.')), 'Say it differently.');
+    assert.match(errorText('vi', new NarratorError('user', 'brand_new', 'Say it differently.')), /Có lỗi/);
+    assert.match(errorText('en', new TypeError('boom at secret.ts:12')), /^Something went wrong on my side/);
+    assert.match(errorText('en', 'a string'), /^Something went wrong/);
+  });
+});
+
+describe('progress and status', () => {
+  test('progressBar fills proportionally and clamps', () => {
+    assert.equal(progressBar(0, 4), '▱▱▱▱▱▱▱▱▱▱ 0/4');
+    assert.equal(progressBar(2, 4), '▰▰▰▰▰▱▱▱▱▱ 2/4');
+    assert.equal(progressBar(4, 4), '▰▰▰▰▰▰▰▰▰▰ 4/4');
+    assert.equal(progressBar(9, 4), '▰▰▰▰▰▰▰▰▰▰ 4/4');
+    assert.equal(progressBar(1, 3, 3), '▰▱▱ 1/3');
+  });
+
+  test('status lines: queued, synthesizing with worker notices, playing, failed mid-way', () => {
+    assert.equal(renderStatus('en', { phase: 'queued', queuePosition: 3, chunksReady: 0, chunksTotal: 2 }), '⏳ Queued — position 3.');
+    assert.equal(
+      renderStatus('en', { phase: 'synthesizing', chunksReady: 0, chunksTotal: 4, waiting: 'cold_start' }),
+      '🎙️ Preparing the audio… ▱▱▱▱▱▱▱▱▱▱ 0/4\n🧊 A worker is warming up (cold start) — the first part can take a minute.',
+    );
+    assert.match(renderStatus('en', { phase: 'synthesizing', chunksReady: 1, chunksTotal: 4, waiting: 'no_workers' }), /No worker is free/);
+    assert.match(
+      renderStatus('en', { phase: 'synthesizing', chunksReady: 1, chunksTotal: 4, retrying: 'worker_busy' }),
+      /🔁 Retrying a part \(The speech workers are busy right now\)…/,
+    );
+    assert.equal(
+      renderStatus('en', { phase: 'playing', chunksReady: 4, chunksTotal: 4, channelId: '77', waiting: 'cold_start' }),
+      '▶️ Playing in <#77> · ▰▰▰▰▰▰▰▰▰▰ 4/4',
+      'no worker notice once everything is ready',
+    );
+    assert.match(
+      renderStatus('vi', { phase: 'playing', chunksReady: 2, chunksTotal: 4, failedMidway: new NarratorError('transient', 'network', 'x') }),
+      /^▶️ Đang đọc · .*\n⚠️ Không kết nối được tới dịch vụ giọng nói\./,
+    );
+  });
+
+  test('formatDuration and truncate', () => {
+    assert.equal(formatDuration(0.4), '0:00');
+    assert.equal(formatDuration(83.4), '1:23');
+    assert.equal(formatDuration(3725), '1:02:05');
+    assert.equal(truncate('abcdef', 4), 'abc…');
+    assert.equal(truncate('abc', 4), 'abc');
+    assert.equal(truncate('😀😀😀😀😀', 3), '😀😀…', 'counts code points, never splits a surrogate pair');
+  });
+
+  test('composeMessage keeps the status, quotes the text, and fits 2000 characters', () => {
+    const long = 'Xin chào <@123> @everyone. '.repeat(300);
+    const message = composeMessage('✅ Narrated', long);
+    assert.ok(message.length <= 2000);
+    assert.ok(message.startsWith('✅ Narrated\n> Xin chào <@123> @everyone.'));
+    assert.ok(message.endsWith('…'));
+    assert.equal(quoteText('a\nb'), '> a\n> b');
+    const huge = composeMessage('S'.repeat(1990), 'some text');
+    assert.equal(huge, 'S'.repeat(1990), 'no room for the quote: the status alone');
+  });
+});

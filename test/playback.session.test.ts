@@ -1,0 +1,248 @@
+/**
+ * GuildSession and PlaybackManager with a real @discordjs/voice connection and player, over a fake gateway adapter
+ * (the connection stays "signalling"; the player is told to play without subscribers, so it consumes audio in real
+ * time as it would for a channel). What is checked is what users notice: which narration plays, when synthesis
+ * starts, what each requester is told, and that nothing is left behind when a session ends.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createAudioPlayer,
+  NoSubscriberBehavior,
+  VoiceConnectionDisconnectReason,
+  VoiceConnectionStatus,
+  getVoiceConnection,
+  type DiscordGatewayAdapterCreator,
+  type VoiceConnection,
+} from '@discordjs/voice';
+import { NarratorError, abortError } from '../src/services/errors.js';
+import { FairScheduler } from '../src/services/scheduler.js';
+import { Orchestrator } from '../src/services/orchestrator.js';
+import type { SynthesisRequest, SynthesisResult, SynthesizeOptions, TtsBackend } from '../src/services/tts/backend.js';
+import { NarrationTrack } from '../src/services/playback/narrationTrack.js';
+import { PlaybackManager } from '../src/services/playback/playbackManager.js';
+import { GuildSession } from '../src/services/playback/guildSession.js';
+import { encodeTestWav } from './support/fakeVoice.js';
+
+const RATE = 24_000;
+
+/** Every job returns a short tone after `delayMs` unless the text contains FAIL; jobs are recorded. */
+class ToneBackend implements TtsBackend {
+  readonly kind = 'local';
+  readonly identity = 'test:tone';
+  readonly started: string[] = [];
+  aborted = 0;
+  constructor(
+    private readonly delayMs = 5,
+    private readonly seconds = 0.2,
+  ) {}
+
+  async synthesize(request: SynthesisRequest, options: SynthesizeOptions): Promise<SynthesisResult> {
+    this.started.push(request.text);
+    try {
+      await sleep(this.delayMs, undefined, { signal: options.signal });
+    } catch {
+      this.aborted++;
+      throw abortError(options.signal);
+    }
+    if (request.text.includes('FAIL')) throw new NarratorError('permanent', 'worker_error', 'The TTS worker failed.');
+    const samples = new Float32Array(Math.round(RATE * this.seconds));
+    for (let i = 0; i < samples.length; i++) samples[i] = 0.3 * Math.sin((2 * Math.PI * 220 * i) / RATE);
+    return { wav: encodeTestWav(samples, RATE, 'pcm16'), retries: 0 };
+  }
+}
+
+let guildCounter = 1000;
+const adapter: DiscordGatewayAdapterCreator = () => ({ sendPayload: () => true, destroy: () => undefined });
+
+function setup(options: { delayMs?: number; seconds?: number; maxQueue?: number; idleLeaveMs?: number; readyTimeoutMs?: number } = {}) {
+  const backend = new ToneBackend(options.delayMs, options.seconds);
+  const orchestrator = new Orchestrator({
+    backend,
+    scheduler: new FairScheduler(4),
+    voices: ['narrator'],
+    defaultVoice: 'narrator',
+    defaultSpeed: 1,
+    narrationTimeoutMs: 60_000,
+  });
+  const manager = new PlaybackManager({
+    idleLeaveMs: options.idleLeaveMs ?? 0,
+    maxQueue: options.maxQueue ?? 3,
+    reconnectGraceMs: 50,
+    readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
+    // Plays even though the fake connection never becomes ready, so audio is consumed in real time.
+    createPlayer: () => createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play, maxMissedFrames: Infinity } }),
+  });
+  const guildId = String(guildCounter++);
+  const track = (text: string, requesterId = '1') => {
+    const plan = orchestrator.plan({ text });
+    return new NarrationTrack(
+      { text, voice: plan.voice, speed: plan.speed, chunksTotal: plan.chunks.length, requesterId, requesterName: 'u' },
+      orchestrator,
+    );
+  };
+  return { backend, orchestrator, manager, guildId, track };
+}
+
+/** A session whose player plays without a subscriber (the fake connection never becomes ready). */
+function openSession(manager: PlaybackManager, guildId: string): GuildSession {
+  return manager.join({ guildId, channelId: '500', adapterCreator: adapter });
+}
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+describe('GuildSession', () => {
+  test('plays narrations in order; the next synthesizes only once the current one plays and is synthesized', async () => {
+    const { backend, manager, guildId, track } = setup({ seconds: 0.3 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha one is the first narration of this queue test.');
+    const b = track('Bravo two is the second narration of this queue test.');
+    const c = track('Charlie three is the third narration of this queue test.');
+    assert.equal(session.enqueue(a), 0, 'plays at once');
+    assert.equal(session.enqueue(b), 1);
+    assert.equal(session.enqueue(c), 2);
+    assert.equal(b.snapshot().queuePosition, 1);
+    assert.equal(c.snapshot().queuePosition, 2);
+    assert.deepEqual(backend.started.map((t) => t.split(' ')[0]), ['Alpha'], 'only the current one is synthesized');
+
+    await waitFor('b prefetched while a plays', () => b.synthesisStarted);
+    assert.equal(a.snapshot().phase, 'playing');
+    assert.equal(c.synthesisStarted, false, 'nothing further back is synthesized');
+
+    const outcomes = await Promise.all([a.finished, b.finished, c.finished]);
+    assert.deepEqual(outcomes.map((o) => o.kind), ['completed', 'completed', 'completed']);
+    assert.ok(outcomes.every((o) => o.kind === 'completed' && o.played));
+    assert.deepEqual(backend.started.map((t) => t.split(' ')[0]), ['Alpha', 'Bravo', 'Charlie']);
+    assert.equal(session.busy, false);
+    session.end('left');
+  });
+
+  test('the queue refuses more than maxQueue waiting narrations', () => {
+    const { manager, guildId, track } = setup({ maxQueue: 1, delayMs: 1000 });
+    const session = openSession(manager, guildId);
+    session.enqueue(track('The first one plays now and keeps the player busy for a while.'));
+    session.enqueue(track('The second one waits in the queue behind the first one here.'));
+    assert.equal(session.isQueueFull, true);
+    assert.throws(() => session.enqueue(track('The third one does not fit in the queue of this server.')), (err: unknown) => {
+      return err instanceof NarratorError && err.kind === 'user' && err.code === 'queue_full';
+    });
+    assert.equal(session.waiting.length, 1);
+    session.end('left');
+  });
+
+  test('skip cancels the current narration (worker job included) and plays the next', async () => {
+    const { backend, manager, guildId, track } = setup({ delayMs: 200 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha is being synthesized slowly when somebody skips it.');
+    const b = track('Bravo plays after the skip without waiting for anything else.');
+    session.enqueue(a);
+    session.enqueue(b);
+    await waitFor('a started', () => backend.started.length === 1);
+    const skipped = session.skip('<@9>');
+    assert.equal(skipped, a);
+    assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'skipped', by: '<@9>' });
+    await waitFor('the job of the skipped narration is cancelled', () => backend.aborted === 1);
+    assert.equal(session.current, b);
+    const outcome = await b.finished;
+    assert.equal(outcome.kind, 'completed');
+    session.end('left');
+  });
+
+  test('stop cancels everything and tells each requester; the idle timer then ends the session', async () => {
+    const { backend, manager, guildId, track } = setup({ delayMs: 300, idleLeaveMs: 100 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha is playing when the stop command arrives here.', '1');
+    const b = track('Bravo is waiting when the stop command arrives here.', '2');
+    session.enqueue(a);
+    session.enqueue(b);
+    await waitFor('a started', () => backend.started.length === 1);
+    assert.equal(session.stop('stopped', '<@3>'), 2);
+    assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'stopped', by: '<@3>' });
+    assert.deepEqual(await b.finished, { kind: 'cancelled', reason: 'stopped', by: '<@3>' });
+    assert.equal(backend.started.length, 1, 'the waiting one never cost a job');
+    assert.equal(session.busy, false);
+    assert.equal(manager.get(guildId), session, 'still in the channel after /stop');
+    await waitFor('idle leave', () => manager.get(guildId) === undefined);
+    assert.equal(session.hasEnded, true);
+    assert.equal(getVoiceConnection(guildId), undefined, 'voice connection destroyed');
+    assert.equal(manager.size, 0, 'no per-guild state left');
+  });
+
+  test('a narration whose first chunk fails is reported and the queue moves on', async () => {
+    const { manager, guildId, track } = setup();
+    const session = openSession(manager, guildId);
+    const bad = track('FAIL this narration fails on its very first chunk already.');
+    const good = track('This one plays normally after the failed narration above.');
+    session.enqueue(bad);
+    session.enqueue(good);
+    const failed = await bad.finished;
+    assert.equal(failed.kind, 'failed');
+    assert.equal(failed.kind === 'failed' && failed.audio, undefined);
+    assert.equal((await good.finished).kind, 'completed');
+    session.end('left');
+  });
+
+  test('an externally destroyed connection ends the session and cancels its narrations', async () => {
+    const { manager, guildId, track } = setup({ delayMs: 1000 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha is cut off when the voice connection is destroyed.');
+    session.enqueue(a);
+    session.connection.destroy();
+    assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'connect_failed', by: undefined });
+    assert.equal(manager.get(guildId), undefined);
+    assert.equal(session.hasEnded, true);
+  });
+
+  test('close code 4014 without a reconnect (kicked) ends the session after the grace period', async () => {
+    const { manager, guildId, track } = setup({ delayMs: 1000 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha is playing when a moderator disconnects the bot.');
+    session.enqueue(a);
+    setReady(session.connection);
+    const adapterState = session.connection.state as { adapter: unknown };
+    session.connection.state = {
+      status: VoiceConnectionStatus.Disconnected,
+      reason: VoiceConnectionDisconnectReason.WebSocketClose,
+      closeCode: 4014,
+      adapter: adapterState.adapter,
+    } as VoiceConnection['state'];
+    assert.equal(session.hasEnded, false, 'waits for a possible move first');
+    assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'disconnected', by: undefined });
+    assert.equal(manager.size, 0);
+  });
+
+  test('a connection that never becomes ready ends the session instead of hanging', async () => {
+    const { manager, guildId, track } = setup({ delayMs: 1000, readyTimeoutMs: 100 });
+    const session = manager.join({ guildId, channelId: '500', adapterCreator: adapter });
+    const a = track('Alpha waits for a voice connection that never comes up.');
+    session.enqueue(a);
+    assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'connect_failed', by: undefined });
+    assert.equal(manager.size, 0);
+  });
+
+  test('join reuses the session of a guild and forgets it once ended', () => {
+    const { manager, guildId } = setup();
+    const first = manager.join({ guildId, channelId: '500', adapterCreator: adapter });
+    assert.equal(manager.join({ guildId, channelId: '500', adapterCreator: adapter }), first);
+    manager.join({ guildId, channelId: '501', adapterCreator: adapter });
+    assert.equal(first.channelId, '501', 'moved to the new channel');
+    manager.endAll('shutdown');
+    assert.equal(manager.size, 0);
+    assert.notEqual(manager.join({ guildId, channelId: '500', adapterCreator: adapter }), first);
+    manager.endAll('shutdown');
+  });
+});
+
+/** Marks the connection as having been ready once, so a later drop counts as a disconnect, not a failed connect. */
+function setReady(connection: VoiceConnection): void {
+  // The session listens for Ready to know the connection worked; a real handshake is the e2e test's job.
+  connection.emit(VoiceConnectionStatus.Ready, connection.state, connection.state);
+  connection.emit('stateChange', connection.state, { ...connection.state, status: VoiceConnectionStatus.Ready } as VoiceConnection['state']);
+}
