@@ -168,7 +168,12 @@ export class NarratorBot {
     this.playback.endAll('shutdown');
     const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
     // Replies say "cancelled: shutting down" (their final edits), and cancelled jobs get their /cancel sent.
-    await Promise.race([Promise.allSettled([...this.background]), delay(SHUTDOWN_DRAIN_MS)]);
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.background]),
+      new Promise((resolve) => (drainTimer = setTimeout(resolve, SHUTDOWN_DRAIN_MS))),
+    ]);
+    clearTimeout(drainTimer);
     while (this.deps.engine.scheduler.active > 0 && Date.now() < deadline) await delay(50);
     if (this.deps.engine.scheduler.active > 0) {
       this.log.warn({ active: this.deps.engine.scheduler.active }, 'jobs still running at shutdown');
@@ -179,8 +184,9 @@ export class NarratorBot {
   }
 }
 
+/** Kept referenced on purpose: during shutdown these waits may be all that keeps the event loop alive. */
 function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** A loggable form of an error: NarratorError fields (detail included: logs only), secrets scrubbed. */

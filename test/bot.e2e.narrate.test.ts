@@ -108,8 +108,8 @@ describe('the bot end to end', () => {
       guild: guildId,
       channel: textId,
       name: 'narrate',
-      options: { text: 'x' },
-      focused: { name: 'voice', value: 'fe' },
+      options: { text: 'x', voice: 'fe' },
+      focused: 'voice',
     });
     assert.deepEqual(choices, [{ name: 'female', value: 'female' }]);
   });

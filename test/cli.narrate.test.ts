@@ -113,8 +113,9 @@ test('bad input and bad configuration exit 2 with a one-line reason', async () =
     [['--bogus'], {}, /Unknown option '--bogus'/],
     [['xin chào'], { MAX_CONCURRENT_JOBS: 'many', TTS_BACKEND: 'runpod' }, /MAX_CONCURRENT_JOBS must be a whole number/],
   ];
-  for (const [args, env, reason] of cases) {
-    const run = await narrate(args, env);
+  const runs = await Promise.all(cases.map(([args, env]) => narrate(args, env)));
+  for (const [i, [args, , reason]] of cases.entries()) {
+    const run = runs[i]!;
     assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`);
     assert.match(run.stderr, reason);
     assert.equal(run.stdout, '');

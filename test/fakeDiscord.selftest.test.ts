@@ -2,8 +2,9 @@
  * Self-test of the offline fake Discord (test/support/fakeDiscord): proves that an unmodified discord.js +
  * @discordjs/voice bot, in its own process, can log in, register a command, answer autocomplete, defer, join
  * voice, stream Opus that the fake decrypts and decodes back to the tone that was played, edit its reply with a
- * file, and leave cleanly on SIGTERM. Also pins the Discord rules the fake enforces without a bot (3 s ack
- * window, 15 min token expiry, 404 JSON for unknown routes, choice limits, Connect permission, TLS trust).
+ * file, and leave cleanly on SIGTERM; that the same bot survives what Discord does to connections (gateway
+ * resume, voice resume and rejoin, being moved, being kicked); and pins the Discord rules the fake enforces without
+ * a bot (3 s ack window, 15 min token expiry, follow-ups, buttons, permissions, limits, TLS trust).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -65,6 +65,7 @@ export const narrate: Command = {
     ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
+    const receivedAt = Date.now();
     const lang = langOf(interaction.locale);
     const t = texts(lang);
     const refuse = (content: string) =>
@@ -150,7 +151,7 @@ export const narrate: Command = {
     );
     const joined = session;
     ctx.background(
-      followTrack(track, interactionReplyTarget(interaction), {
+      followTrack(track, interactionReplyTarget(interaction, receivedAt), {
         lang,
         attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
         voiceChannelId: () => joined.channelId,

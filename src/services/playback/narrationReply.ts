@@ -189,12 +189,19 @@ function isExpiredToken(err: unknown): boolean {
   return (typeof code === 'number' && EXPIRED_TOKEN_CODES.has(code)) || status === 401;
 }
 
-/** The ReplyTarget of a deferred chat-input interaction. Mentions in the echoed text never ping anyone. */
-export function interactionReplyTarget(interaction: ChatInputCommandInteraction): ReplyTarget {
+/**
+ * The ReplyTarget of a deferred chat-input interaction. Mentions in the echoed text never ping anyone.
+ * `receivedAt` is when the bot received the interaction (Date.now() at the start of the handler): the token's
+ * life is counted from there rather than from the id's timestamp, which is only as right as the two clocks.
+ */
+export function interactionReplyTarget(interaction: ChatInputCommandInteraction, receivedAt: number): ReplyTarget {
   const files = (message: OutgoingMessage) =>
     message.files?.map((f) => new AttachmentBuilder(f.data, { name: f.name, description: f.description }));
+  const created = interaction.createdTimestamp;
+  // The id's timestamp is Discord's clock: use it (the earlier, safer start) only when it agrees with ours.
+  const start = Math.abs(receivedAt - created) < 60_000 ? Math.min(created, receivedAt) : receivedAt;
   return {
-    expiresAt: interaction.createdTimestamp + INTERACTION_TOKEN_TTL_MS,
+    expiresAt: start + INTERACTION_TOKEN_TTL_MS,
     edit: async (message) => {
       await interaction.editReply({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
     },
