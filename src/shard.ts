@@ -11,8 +11,9 @@
  * Shutdown: SIGINT/SIGTERM are forwarded to every shard, which shuts down gracefully (its own 10 s limit); a
  * shard that exits with code 2 (bad token or configuration) stops the whole manager instead of respawning forever.
  */
-import { ShardingManager } from 'discord.js';
+import { REST, Routes, ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
 import { loadConfigFromEnv } from './services/config.js';
 import { isNarratorError } from './services/errors.js';
 import { createLogger } from './services/log.js';
@@ -35,9 +36,19 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
+  let totalShards: number;
+  try {
+    totalShards = await recommendedShards(config.discord.apiBaseUrl, config.discord.token);
+  } catch (err) {
+    if ((err as { status?: number }).status === 401) {
+      process.stderr.write('Discord rejected DISCORD_TOKEN (invalid token). Copy the bot token again and update .env.\n');
+      process.exit(2);
+    }
+    throw err;
+  }
   const manager = new ShardingManager(fileURLToPath(new URL('./index.ts', import.meta.url)), {
     token: config.discord.token,
-    totalShards: 'auto',
+    totalShards,
     respawn: true,
     execArgv: ['--import', 'tsx'],
   });
@@ -75,6 +86,15 @@ async function main(): Promise<void> {
 
   await manager.spawn();
   logger.info({ shards: manager.totalShards }, 'all shards spawned');
+}
+
+/**
+ * Discord's recommended shard count (GET /gateway/bot), asked through DISCORD_API_BASE_URL. discord.js's own
+ * `totalShards: 'auto'` always asks discord.com directly, ignoring a configured REST proxy.
+ */
+async function recommendedShards(api: string, token: string): Promise<number> {
+  const body = await new REST({ api }).setToken(token).get(Routes.gatewayBot());
+  return z.object({ shards: z.number().int().min(1) }).parse(body).shards;
 }
 
 main().catch((err: unknown) => {

@@ -56,7 +56,12 @@ describe('the bot end to end', () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     bot.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await fake.waitForBotReady();
+    // Generous: a tsx child starts in 1–3 s alone, but much slower while the rest of the suite loads both cores.
+    const exited = once(bot, 'exit').then(([code]) => {
+      throw new Error(`the bot exited (${String(code)}) before connecting:\n${stderr}`);
+    });
+    await Promise.race([fake.waitForBotReady(60_000), exited]);
+    exited.catch(() => undefined);
   });
 
   after(async () => {

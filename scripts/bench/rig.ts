@@ -1,0 +1,84 @@
+/**
+ * The bench's test rig: an emulated RunPod endpoint with a scaled latency model, and the engine wired exactly as
+ * production wires it (`loadConfig` → `createEngine`: RunPodBackend with its default long-poll settings, the
+ * FairScheduler, the cache's single-flight), only pointed at the emulator and with the disk cache off so that
+ * every chunk is a real job.
+ *
+ * The environment is built from scratch, never from `process.env`, so a developer's `.env` cannot change what is
+ * measured.
+ */
+import { loadConfig } from '../../src/services/config.js';
+import { createEngine, type Engine } from '../../src/services/engine.js';
+import type { Narration, NarrationSummary } from '../../src/services/orchestrator.js';
+import { latencyModel, startRunPodEmulator, type RunPodEmulator, type RunPodEmulatorOptions } from '../../test/support/runpodEmulator.js';
+import type { BenchSettings } from './settings.js';
+
+/** What a client needs to reach an emulator (possibly in another process). */
+export interface EndpointTarget {
+  readonly baseUrl: string;
+  readonly endpointId: string;
+  readonly apiKey: string;
+}
+
+export interface RigEmulatorOptions {
+  readonly workers: number;
+  /** Seed of the latency jitter: equal seeds give equal job times for equal texts. */
+  readonly seed: number;
+  /** Overrides the scaled model: fixed cost and per-character cost in ms, already scaled. */
+  readonly jobMs?: { readonly a: number; readonly b: number };
+  readonly synth?: RunPodEmulatorOptions['synth'];
+}
+
+/** A warm endpoint (no cold starts) whose jobs take the settings' scaled `a + b × chars` with jitter. */
+export function startEmulator(settings: BenchSettings, o: RigEmulatorOptions): Promise<RunPodEmulator> {
+  const a = o.jobMs?.a ?? settings.latency.a * settings.timeScale;
+  const b = o.jobMs?.b ?? settings.latency.b * settings.timeScale;
+  return startRunPodEmulator({
+    workers: o.workers,
+    jobTimeMs: latencyModel({ a, b, jitter: settings.latency.jitter, seed: o.seed }),
+    coldStartMs: 0,
+    synth: o.synth,
+  });
+}
+
+export function targetOf(emulator: RunPodEmulator): EndpointTarget {
+  return { baseUrl: emulator.baseUrl, endpointId: emulator.endpointId, apiKey: emulator.apiKey };
+}
+
+/** The production engine against `target`, with MAX_CONCURRENT_JOBS = `maxConcurrentJobs` and no disk cache. */
+export function createBenchEngine(target: EndpointTarget, maxConcurrentJobs: number): Engine {
+  const config = loadConfig({
+    TTS_BACKEND: 'runpod',
+    RUNPOD_API_KEY: target.apiKey,
+    RUNPOD_ENDPOINT_ID: target.endpointId,
+    RUNPOD_BASE_URL: target.baseUrl,
+    MAX_CONCURRENT_JOBS: String(maxConcurrentJobs),
+    CACHE_MAX_MB: '0',
+    LOG_LEVEL: 'silent',
+  });
+  return createEngine(config);
+}
+
+export interface Consumed {
+  /** performance.now() when the consumer received segment 0, and the last segment. */
+  readonly firstAt: number;
+  readonly lastAt: number;
+  readonly summary: NarrationSummary;
+  readonly samples: number;
+}
+
+/** Iterates a narration to the end the way a player does; `onSegment` sees each segment's samples. */
+export async function consume(narration: Narration, onSegment?: (samples: Float32Array) => void | Promise<void>): Promise<Consumed> {
+  let firstAt = Number.NaN;
+  let lastAt = Number.NaN;
+  let samples = 0;
+  const iterator = narration.segments();
+  for (;;) {
+    const next = await iterator.next();
+    if (next.done) return { firstAt, lastAt, summary: next.value, samples };
+    lastAt = performance.now();
+    if (next.value.index === 0) firstAt = lastAt;
+    samples += next.value.audio.samples.length;
+    await onSegment?.(next.value.audio.samples);
+  }
+}

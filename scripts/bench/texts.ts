@@ -1,0 +1,97 @@
+/**
+ * Benchmark texts, all made from the real Vietnamese story of the tests.
+ *
+ * Longer texts repeat the story, but every repetition marks each of its chunks ("Lần 7, … lần 7."): identical chunks
+ * would be merged into one job by the engine's single-flight (or served by a cache), and the bench would then
+ * measure fewer jobs than it claims. A mark at both ends keeps even the pieces of a split long sentence distinct.
+ * Every builder re-chunks what it built with the engine's own `prepareText` and throws if the chunk count or the
+ * distinctness is not what was asked for, so a change in the chunker cannot silently change what is measured.
+ */
+import { prepareText, type Chunk } from '../../src/services/text/index.js';
+import { fakeSpeechSeconds } from '../../test/support/fakeVoice.js';
+import { VIETNAMESE_STORY } from '../../test/support/texts.js';
+
+export { VIETNAMESE_STORY };
+
+/** Not part of the story: narrated once before measuring, to open connections and warm the JIT. */
+export const WARM_UP_TEXT = 'Xin chào các bạn, đây là câu chạy thử để hệ thống khởi động trước khi đo.';
+
+type Piece = Pick<Chunk, 'text' | 'breakBefore'>;
+
+const STORY_CHUNKS: readonly Piece[] = prepareText(VIETNAMESE_STORY).chunks;
+
+/** The story's chunks; variant 0 is the story itself, variant k ≥ 1 has every chunk marked with k. */
+export function storyChunks(variant: number): Piece[] {
+  if (variant === 0) return STORY_CHUNKS.map((c) => ({ text: c.text, breakBefore: c.breakBefore }));
+  return STORY_CHUNKS.map((c) => ({
+    text: `Lần ${variant}, ${c.text.replace(/([.!?…”"]*)$/u, ` lần ${variant}$1`)}`,
+    breakBefore: c.breakBefore,
+  }));
+}
+
+/** Joins pieces back into text with the breaks the chunker will find again. */
+export function textOf(pieces: readonly Piece[]): string {
+  return pieces.map((p, i) => (i === 0 ? '' : p.breakBefore === 'paragraph' ? '\n\n' : ' ') + p.text).join('');
+}
+
+/** Story pieces from `firstVariant` on, as many as `enough` asks for. */
+function collect(firstVariant: number, enough: (taken: readonly Piece[], next: Piece) => boolean): Piece[] {
+  const taken: Piece[] = [];
+  for (let v = firstVariant; ; v++) {
+    for (const piece of storyChunks(v)) {
+      if (enough(taken, piece)) return taken;
+      taken.push(piece);
+    }
+  }
+}
+
+/** A text the engine cuts into exactly `n` distinct chunks. */
+export function textWithChunks(n: number, firstVariant = 1): string {
+  const text = textOf(collect(firstVariant, (taken) => taken.length >= n));
+  checkChunks([text], [n]);
+  return text;
+}
+
+/** A text of at least `seconds` of narration (fake voice at `speed`, with the stitcher's pauses), distinct chunks. */
+export function textForSeconds(seconds: number, speed: number, firstVariant = 1): string {
+  let estimate = 0;
+  const text = textOf(
+    collect(firstVariant, (_, next) => {
+      if (estimate >= seconds) return true;
+      estimate += fakeSpeechSeconds(next.text, speed) + 0.1 + (next.breakBefore === 'paragraph' ? 0.6 : 0.25);
+      return false;
+    }),
+  );
+  checkChunks([text]);
+  return text;
+}
+
+/** `count` short texts of `chunksOf(i)` chunks each, no chunk shared by any two. */
+export function shortTexts(count: number, chunksOf: (i: number) => number, firstVariant = 1): string[] {
+  let total = 0;
+  for (let i = 0; i < count; i++) total += chunksOf(i);
+  const pool = collect(firstVariant, (taken) => taken.length >= total);
+  const texts: string[] = [];
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const size = chunksOf(i);
+    texts.push(textOf(pool.slice(at, at + size)));
+    at += size;
+  }
+  checkChunks(texts, texts.map((_, i) => chunksOf(i)));
+  return texts;
+}
+
+/** Throws unless every text has the expected chunk count and no chunk text occurs twice across all of them. */
+export function checkChunks(texts: readonly string[], expected?: readonly number[]): void {
+  const seen = new Set<string>();
+  texts.forEach((text, i) => {
+    const { chunks } = prepareText(text);
+    const want = expected?.[i];
+    if (want !== undefined && chunks.length !== want) throw new Error(`bench text ${i}: expected ${want} chunks, the engine made ${chunks.length}`);
+    for (const c of chunks) {
+      if (seen.has(c.text)) throw new Error(`bench texts repeat a chunk (single-flight would merge it): ${c.text.slice(0, 60)}`);
+      seen.add(c.text);
+    }
+  });
+}
