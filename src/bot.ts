@@ -34,8 +34,11 @@ export interface BotDeps {
   readonly playback?: PlaybackManager;
 }
 
-/** How long shutdown waits for replies to be edited and RunPod jobs to be cancelled before it moves on. */
-const SHUTDOWN_DRAIN_MS = 5_000;
+/**
+ * How long shutdown waits for replies to be edited and RunPod jobs to be cancelled before it closes the gateway;
+ * with the gateway close it stays well inside index.ts's hard 10 s limit.
+ */
+const SHUTDOWN_DRAIN_MS = 7_000;
 
 /** Only what the bot uses: guild structure (channels, roles, permissions) and voice states (who is where). */
 export function createClient(config: Config): Client {
@@ -96,7 +99,9 @@ export class NarratorBot {
     client.on(Events.Warn, (message) => this.log.warn({ message: scrub(message) }, 'discord client warning'));
     client.on(Events.ShardError, (err, shardId) => this.log.error({ shardId, err: describe(err) }, 'gateway error'));
     client.on(Events.ShardDisconnect, (event, shardId) => this.log.warn({ shardId, code: event.code }, 'gateway disconnected'));
-    client.on(Events.ShardReconnecting, (shardId) => this.log.info({ shardId }, 'gateway reconnecting'));
+    client.on(Events.ShardReconnecting, (shardId) => {
+      if (!this.shuttingDown) this.log.info({ shardId }, 'gateway reconnecting');
+    });
     client.on(Events.ShardResume, (shardId, replayed) => this.log.info({ shardId, replayed }, 'gateway resumed'));
     if (this.log.isLevelEnabled('trace')) client.on(Events.Debug, (message) => this.log.trace({ message: scrub(message) }, 'discord debug'));
   }
@@ -165,12 +170,15 @@ export class NarratorBot {
   private async runShutdown(reason: string): Promise<void> {
     this.shuttingDown = true;
     this.log.info({ reason, sessions: this.playback.size }, 'shutting down');
+    // Cancels every narration: queued ones never start, running GPU jobs get their /cancel from the engine, and
+    // each requester's reply is edited to say the bot is shutting down.
     this.playback.endAll('shutdown');
     const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
-    // Replies say "cancelled: shutting down" (their final edits), and cancelled jobs get their /cancel sent.
+    // Both in parallel, bounded: the replies' final edits, and the engine draining its cancelled jobs.
+    const engineClosed = this.deps.engine.close().catch((err: unknown) => this.log.warn({ err: describe(err) }, 'engine close failed'));
     let drainTimer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.background]),
+      Promise.allSettled([...this.background, engineClosed]),
       new Promise((resolve) => (drainTimer = setTimeout(resolve, SHUTDOWN_DRAIN_MS))),
     ]);
     clearTimeout(drainTimer);
@@ -178,7 +186,6 @@ export class NarratorBot {
     if (this.deps.engine.scheduler.active > 0) {
       this.log.warn({ active: this.deps.engine.scheduler.active }, 'jobs still running at shutdown');
     }
-    await this.deps.engine.close().catch((err: unknown) => this.log.warn({ err: describe(err) }, 'engine close failed'));
     await this.client.destroy();
     this.log.info('shut down');
   }

@@ -132,6 +132,7 @@ const en = {
     }
   },
   attachmentTooLarge: () => '(The audio is too large to attach here.)',
+  attachmentFailed: () => '(The audio file could not be prepared.)',
   attachmentCompressed: () => '(Compressed to Ogg Opus to fit the upload limit.)',
   tokenExpiredPrefix: (p: { userId: string }) => `<@${p.userId}> your narration is finished:`,
 
@@ -227,6 +228,7 @@ const vi: Texts = {
     }
   },
   attachmentTooLarge: () => '(Tệp âm thanh quá lớn để đính kèm ở đây.)',
+  attachmentFailed: () => '(Không tạo được tệp âm thanh.)',
   attachmentCompressed: () => '(Đã nén sang Ogg Opus cho vừa giới hạn tải lên.)',
   tokenExpiredPrefix: (p) => `<@${p.userId}> bài đọc của bạn đã xong:`,
 

@@ -56,7 +56,8 @@ async function main(): Promise<void> {
     logger.info({ shard: shard.id }, 'shard started');
     shard.on('death', (child) => {
       const code = 'exitCode' in child ? child.exitCode : null;
-      logger.warn({ shard: shard.id, code }, 'shard exited');
+      if (stopping) logger.info({ shard: shard.id, code }, 'shard stopped');
+      else logger.warn({ shard: shard.id, code }, 'shard exited');
       if (code === 2) {
         logger.fatal('a shard could not start with this configuration (see its message above); stopping');
         void stopAll(2);

@@ -144,15 +144,18 @@ test('a synthesis failure exits 1 with the reason; a wrong key exits 2; the key 
 test('Ctrl-C during a narration cancels the jobs on the endpoint and exits 130', async () => {
   const emu = await startRunPodEmulator({ workers: 2, jobTimeMs: () => 20_000 });
   try {
-    const run = narrate(['--file', path.join(dir, 'long.txt'), '--no-cache'], runpodEnv(emu), (kill) => {
-      const wait = setInterval(() => {
+    const input = path.join(dir, 'interrupted.txt');
+    await writeFile(input, LONG_VIETNAMESE_TEXT);
+    let wait: NodeJS.Timeout | undefined;
+    const run = narrate(['--file', input, '--no-cache'], runpodEnv(emu), (kill) => {
+      wait = setInterval(() => {
         if (emu.jobs.some((j) => j.status === 'IN_PROGRESS')) {
           clearInterval(wait);
           kill('SIGINT');
         }
       }, 20);
     });
-    const done = await run;
+    const done = await run.finally(() => clearInterval(wait));
     assert.equal(done.code, 130, done.stderr);
     assert.match(done.stderr, /Interrupted/);
     assert.equal(emu.activeJobs().length, 0, 'nothing left queued or running');

@@ -3,28 +3,41 @@
  * job times.
  *
  * Each run gives the engine and each naive variant a fresh emulator with the same jitter seed, so every chunk takes
- * exactly the same time in all of them (the latency model's jitter depends on seed, text and occurrence only).
- * Engine and emulator share this process and so one clock (performance.now()). Before measuring, each client
- * narrates a warm-up sentence on its emulator (connections open, JIT warm), as a bot that has been running would be.
+ * exactly the same time for all of them (the latency model's jitter depends on seed, text and occurrence only).
+ * Before measuring, each client narrates a warm-up sentence (connections open, JIT warm), as a running bot would.
  *
- * Definitions (all times from the moment `narrate()` is called, t0):
+ * Everything is measured twice, because the two placements disagree and the difference is instructive:
+ * - `same-process`: engine and emulator share this process and so one clock (performance.now()). But the emulator
+ *   also spends ~10 ms of CPU per job in that one event loop (it JSON-encodes each ~0.6 MB result twice), which
+ *   delays the engine's reactions, though on RunPod that work happens on someone else's machine;
+ * - `separate-process`: the client runs in a child process (child.ts) with its own core and event loop, as the bot
+ *   runs apart from RunPod. The headline figures need no shared clock (see below); the breakdown lines the two
+ *   processes' clocks up through performance.timeOrigin (same machine clock, sub-millisecond agreement).
+ *
+ * Definitions (t0 = the moment `narrate()` is called):
  * - first audio = when the consumer receives segment 0;
  * - floor of the first chunk = its job's `finishedAt − submittedAt` at the emulator (the platform's queue delay
- *   plus the GPU time: what the bot cannot avoid once it has sent the job);
+ *   plus the GPU time: what the bot cannot avoid once it has sent the job; an emulator-internal difference);
  * - first-audio overhead = first audio − floor = (submittedAt − t0) + (first audio − finishedAt): text preparation,
  *   scheduling and the `/run` round trip before, and noticing the end, fetching, decoding and stitching after;
- * - total = when the consumer receives the last segment;
+ * - total = when the consumer receives the last segment (the naive client: when all is decoded and joined — it
+ *   plays nothing before, so its first audio is its total);
  * - ideal makespan = list scheduling of the recorded `jobMs` in submission order on min(workers,
- *   MAX_CONCURRENT_JOBS); schedule efficiency = total / ideal (1 is perfect; the emulator's ~10 ms dispatch delay
- *   per job counts against us).
+ *   MAX_CONCURRENT_JOBS); schedule efficiency = total / ideal (1 is perfect; the emulator's 10 ms dispatch delay
+ *   per job and every HTTP round trip count against the client).
  */
 import { prepareText } from '../../src/services/text/index.js';
-import type { RunPodJobRecord } from '../../test/support/runpodEmulator.js';
+import type { RunPodEmulator, RunPodJobRecord } from '../../test/support/runpodEmulator.js';
+import { naiveResult, oursResult } from './childProtocol.js';
+import { runChild } from './childProcess.js';
 import { naiveNarrate } from './naive.js';
-import { consume, createBenchEngine, startEmulator, targetOf } from './rig.js';
+import { consume, createBenchEngine, PrecomputedVoice, startEmulator, targetOf } from './rig.js';
 import type { BenchSettings } from './settings.js';
 import { listScheduleMakespan, spread, type Spread } from './stats.js';
 import { VIETNAMESE_STORY, WARM_UP_TEXT } from './texts.js';
+
+export const PLACEMENTS = ['same-process', 'separate-process'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
 
 export interface OursRun {
   readonly firstAudioMs: number;
@@ -41,7 +54,6 @@ export interface OursRun {
   /** What the engine's own summary says (its clock starts when the Narration is constructed). */
   readonly summaryFirstAudioMs: number;
   readonly summaryTotalMs: number;
-  readonly statusRequests: number;
   readonly audioSec: number;
 }
 
@@ -70,11 +82,7 @@ export interface NaiveSummary {
   readonly statusRequestsPerChunk: number;
 }
 
-export interface LatencyResults {
-  readonly chars: number;
-  readonly chunks: number;
-  readonly workers: number;
-  readonly maxConcurrentJobs: number;
+export interface PlacementResults {
   readonly runs: readonly LatencyRun[];
   readonly ours: {
     readonly firstAudioMs: Spread;
@@ -85,107 +93,131 @@ export interface LatencyResults {
     readonly totalMs: Spread;
     readonly idealMs: Spread;
     readonly efficiency: Spread;
-    readonly statusRequestsPerChunk: number;
   };
   readonly naive: readonly NaiveSummary[];
 }
 
+export interface LatencyResults {
+  readonly chars: number;
+  readonly chunks: number;
+  readonly workers: number;
+  readonly maxConcurrentJobs: number;
+  readonly placements: Readonly<Record<Placement, PlacementResults>>;
+}
+
 const TEXT = VIETNAMESE_STORY;
 
-/** Jobs since `mark`, after checking that each chunk ran exactly once and completed. */
-function jobsOfRun(all: readonly RunPodJobRecord[], mark: number, chunkCount: number): RunPodJobRecord[] {
-  const jobs = all.slice(mark);
+/** The measured narration's jobs (the warm-up's left out), after checking each chunk ran exactly once and completed. */
+function jobsOf(emulator: RunPodEmulator, chunkTexts: ReadonlySet<string>): RunPodJobRecord[] {
+  const jobs = emulator.jobs.filter((j) => chunkTexts.has(String(j.input['text'])));
   const bad = jobs.filter((j) => j.status !== 'COMPLETED' || j.retries > 0 || j.finishedAt === undefined);
-  if (jobs.length !== chunkCount || bad.length > 0) {
-    throw new Error(`bench: expected ${chunkCount} completed jobs, the emulator saw ${jobs.length} (${bad.length} not completed)`);
+  if (jobs.length !== chunkTexts.size || bad.length > 0) {
+    throw new Error(`bench: expected ${chunkTexts.size} completed jobs, the emulator saw ${jobs.length} (${bad.length} not completed)`);
   }
   return jobs;
 }
 
-function ideal(jobs: readonly RunPodJobRecord[], slots: number): number {
+function idealMs(jobs: readonly RunPodJobRecord[], slots: number): number {
   const ordered = [...jobs].sort((x, y) => x.submittedAt - y.submittedAt);
   return listScheduleMakespan(ordered.map((j) => j.jobMs), slots);
 }
 
-async function runOurs(settings: BenchSettings, seed: number): Promise<OursRun> {
-  const emulator = await startEmulator(settings, { workers: settings.workers, seed });
+/** What a client observed, on the emulator's clock (performance.now() of this process). */
+interface Observed {
+  readonly t0: number;
+  readonly firstAt: number;
+  readonly firstAudioMs: number;
+  readonly totalMs: number;
+  readonly summaryFirstAudioMs: number;
+  readonly summaryTotalMs: number;
+  readonly audioSec: number;
+}
+
+async function observeOurs(emulator: RunPodEmulator, settings: BenchSettings, placement: Placement): Promise<Observed> {
+  if (placement === 'separate-process') {
+    const r = await runChild(
+      { mode: 'ours', target: targetOf(emulator), maxConcurrentJobs: settings.maxConcurrentJobs, text: TEXT, warmUpText: WARM_UP_TEXT },
+      oursResult,
+    );
+    return { ...r, t0: r.t0Epoch - performance.timeOrigin, firstAt: r.firstEpoch - performance.timeOrigin };
+  }
   const engine = createBenchEngine(targetOf(emulator), settings.maxConcurrentJobs);
   try {
     await consume(engine.orchestrator.narrate({ text: WARM_UP_TEXT }));
-    const mark = emulator.jobs.length;
-    const polls = emulator.requests.count('status-sync') + emulator.requests.count('status');
     const t0 = performance.now();
-    const narration = engine.orchestrator.narrate({ text: TEXT });
-    const done = await consume(narration);
-    const chunks = narration.plan.chunks;
-    const jobs = jobsOfRun(emulator.jobs, mark, chunks.length);
-    const first = jobs.find((j) => j.input['text'] === chunks[0]!.text);
-    if (!first || first.finishedAt === undefined) throw new Error('bench: no job found for the first chunk');
-    const firstAudioMs = done.firstAt - t0;
-    const floor = first.finishedAt - first.submittedAt;
-    const totalMs = done.lastAt - t0;
-    const idealMs = ideal(jobs, Math.min(settings.workers, settings.maxConcurrentJobs));
+    const done = await consume(engine.orchestrator.narrate({ text: TEXT }));
     return {
-      firstAudioMs,
-      firstFloorMs: floor,
-      firstOverheadMs: firstAudioMs - floor,
-      firstPreSubmitMs: first.submittedAt - t0,
-      firstDeliveryMs: done.firstAt - first.finishedAt,
-      firstJobMs: first.jobMs,
-      totalMs,
-      idealMs,
-      efficiency: totalMs / idealMs,
+      t0,
+      firstAt: done.firstAt,
+      firstAudioMs: done.firstAt - t0,
+      totalMs: done.lastAt - t0,
       summaryFirstAudioMs: done.summary.firstAudioMs,
       summaryTotalMs: done.summary.totalMs,
-      statusRequests: emulator.requests.count('status-sync') + emulator.requests.count('status') - polls,
       audioSec: done.summary.durationSec,
     };
   } finally {
     await engine.close();
-    await emulator.close();
   }
 }
 
-async function runNaive(settings: BenchSettings, seed: number, pollMs: number): Promise<NaiveRun> {
-  const emulator = await startEmulator(settings, { workers: settings.workers, seed });
-  const target = targetOf(emulator);
-  const concurrency = settings.maxConcurrentJobs;
+async function runOurs(settings: BenchSettings, seed: number, voice: PrecomputedVoice, placement: Placement): Promise<OursRun> {
+  const emulator = await startEmulator(settings, { workers: settings.workers, seed, voice });
   try {
-    await naiveNarrate({ target, chunks: prepareText(WARM_UP_TEXT).chunks, concurrency, pollMs });
-    const mark = emulator.jobs.length;
-    const t0 = performance.now();
+    const o = await observeOurs(emulator, settings, placement);
     const chunks = prepareText(TEXT).chunks;
-    const result = await naiveNarrate({ target, chunks, concurrency, pollMs });
-    const totalMs = performance.now() - t0;
-    const jobs = jobsOfRun(emulator.jobs, mark, chunks.length);
-    const idealMs = ideal(jobs, Math.min(settings.workers, concurrency));
-    return { pollMs, totalMs, idealMs, efficiency: totalMs / idealMs, statusRequests: result.polls };
+    const jobs = jobsOf(emulator, new Set(chunks.map((c) => c.text)));
+    const first = jobs.find((j) => j.input['text'] === chunks[0]!.text)!;
+    const finishedAt = first.finishedAt!;
+    const floor = finishedAt - first.submittedAt;
+    const ideal = idealMs(jobs, Math.min(settings.workers, settings.maxConcurrentJobs));
+    return {
+      firstAudioMs: o.firstAudioMs,
+      firstFloorMs: floor,
+      firstOverheadMs: o.firstAudioMs - floor,
+      firstPreSubmitMs: first.submittedAt - o.t0,
+      firstDeliveryMs: o.firstAt - finishedAt,
+      firstJobMs: first.jobMs,
+      totalMs: o.totalMs,
+      idealMs: ideal,
+      efficiency: o.totalMs / ideal,
+      summaryFirstAudioMs: o.summaryFirstAudioMs,
+      summaryTotalMs: o.summaryTotalMs,
+      audioSec: o.audioSec,
+    };
   } finally {
     await emulator.close();
   }
 }
 
-export async function runLatency(settings: BenchSettings, progress: (line: string) => void): Promise<LatencyResults> {
-  const chunks = prepareText(TEXT).chunks.length;
-  const pollsMs = settings.naivePollSec.map((s) => Math.round(s * 1000 * settings.timeScale));
-  const runs: LatencyRun[] = [];
-  for (let r = 0; r < settings.runs; r++) {
-    const seed = r + 1;
-    const ours = await runOurs(settings, seed);
-    const naive: NaiveRun[] = [];
-    for (const pollMs of pollsMs) naive.push(await runNaive(settings, seed, pollMs));
-    runs.push({ seed, ours, naive });
-    progress(
-      `latency run ${r + 1}/${settings.runs}: first audio ${ours.firstAudioMs.toFixed(0)} ms (overhead ${ours.firstOverheadMs.toFixed(1)} ms), ` +
-        `total ${ours.totalMs.toFixed(0)} ms (ideal ${ours.idealMs.toFixed(0)}), naive ${naive.map((n) => n.totalMs.toFixed(0)).join(' / ')} ms`,
-    );
+async function runNaive(settings: BenchSettings, seed: number, pollMs: number, voice: PrecomputedVoice, placement: Placement): Promise<NaiveRun> {
+  const emulator = await startEmulator(settings, { workers: settings.workers, seed, voice });
+  const target = targetOf(emulator);
+  const concurrency = settings.maxConcurrentJobs;
+  try {
+    let totalMs: number;
+    let statusRequests: number;
+    if (placement === 'separate-process') {
+      const r = await runChild({ mode: 'naive', target, concurrency, pollMs, text: TEXT, warmUpText: WARM_UP_TEXT }, naiveResult);
+      totalMs = r.totalMs;
+      statusRequests = r.polls;
+    } else {
+      await naiveNarrate({ target, chunks: prepareText(WARM_UP_TEXT).chunks, concurrency, pollMs });
+      const t0 = performance.now();
+      const result = await naiveNarrate({ target, chunks: prepareText(TEXT).chunks, concurrency, pollMs });
+      totalMs = performance.now() - t0;
+      statusRequests = result.polls;
+    }
+    const chunks = prepareText(TEXT).chunks;
+    const ideal = idealMs(jobsOf(emulator, new Set(chunks.map((c) => c.text))), Math.min(settings.workers, concurrency));
+    return { pollMs, totalMs, idealMs: ideal, efficiency: totalMs / ideal, statusRequests };
+  } finally {
+    await emulator.close();
   }
+}
+
+function summarize(runs: readonly LatencyRun[], pollsMs: readonly number[], chunks: number): PlacementResults {
   const of = (f: (o: OursRun) => number): Spread => spread(runs.map((r) => f(r.ours)));
   return {
-    chars: TEXT.length,
-    chunks,
-    workers: settings.workers,
-    maxConcurrentJobs: settings.maxConcurrentJobs,
     runs,
     ours: {
       firstAudioMs: of((o) => o.firstAudioMs),
@@ -196,7 +228,6 @@ export async function runLatency(settings: BenchSettings, progress: (line: strin
       totalMs: of((o) => o.totalMs),
       idealMs: of((o) => o.idealMs),
       efficiency: of((o) => o.efficiency),
-      statusRequestsPerChunk: runs.reduce((s, r) => s + r.ours.statusRequests, 0) / (runs.length * chunks),
     },
     naive: pollsMs.map((pollMs, k) => ({
       pollMs,
@@ -207,4 +238,28 @@ export async function runLatency(settings: BenchSettings, progress: (line: strin
       statusRequestsPerChunk: runs.reduce((s, r) => s + r.naive[k]!.statusRequests, 0) / (runs.length * chunks),
     })),
   };
+}
+
+export async function runLatency(settings: BenchSettings, progress: (line: string) => void): Promise<LatencyResults> {
+  const chunks = prepareText(TEXT).chunks.length;
+  const pollsMs = settings.naivePollSec.map((s) => Math.round(s * 1000 * settings.timeScale));
+  const voice = new PrecomputedVoice().prepare([TEXT, WARM_UP_TEXT]);
+  const placements = {} as Record<Placement, PlacementResults>;
+  for (const placement of PLACEMENTS) {
+    const runs: LatencyRun[] = [];
+    for (let r = 0; r < settings.runs; r++) {
+      const seed = r + 1;
+      const ours = await runOurs(settings, seed, voice, placement);
+      const naive: NaiveRun[] = [];
+      for (const pollMs of pollsMs) naive.push(await runNaive(settings, seed, pollMs, voice, placement));
+      runs.push({ seed, ours, naive });
+      progress(
+        `latency (${placement}) run ${r + 1}/${settings.runs}: first audio ${ours.firstAudioMs.toFixed(0)} ms (overhead ${ours.firstOverheadMs.toFixed(1)} ms), ` +
+          `total ${ours.totalMs.toFixed(0)} ms (ideal ${ours.idealMs.toFixed(0)}), naive ${naive.map((n) => n.totalMs.toFixed(0)).join(' / ')} ms`,
+      );
+    }
+    placements[placement] = summarize(runs, pollsMs, chunks);
+  }
+  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
+  return { chars: TEXT.length, chunks, workers: settings.workers, maxConcurrentJobs: settings.maxConcurrentJobs, placements };
 }

@@ -9,7 +9,9 @@
  */
 import { loadConfig } from '../../src/services/config.js';
 import { createEngine, type Engine } from '../../src/services/engine.js';
-import type { Narration, NarrationSummary } from '../../src/services/orchestrator.js';
+import type { Narration, NarrationSummary, Segment } from '../../src/services/orchestrator.js';
+import { prepareText } from '../../src/services/text/index.js';
+import { fakeSynthesize } from '../../test/support/fakeVoice.js';
 import { latencyModel, startRunPodEmulator, type RunPodEmulator, type RunPodEmulatorOptions } from '../../test/support/runpodEmulator.js';
 import type { BenchSettings } from './settings.js';
 
@@ -26,7 +28,41 @@ export interface RigEmulatorOptions {
   readonly seed: number;
   /** Overrides the scaled model: fixed cost and per-character cost in ms, already scaled. */
   readonly jobMs?: { readonly a: number; readonly b: number };
-  readonly synth?: RunPodEmulatorOptions['synth'];
+  /** Default: a fresh PrecomputedVoice (synthesizes on demand). */
+  readonly voice?: { readonly synth: NonNullable<RunPodEmulatorOptions['synth']> };
+}
+
+/** DEFAULT_SPEED of the production config: what the engine asks for when the request names none. */
+export const BENCH_SPEED = 0.9;
+
+/**
+ * The emulator's fake voice, synthesized before the clock starts. On RunPod the audio is made on a GPU elsewhere
+ * and costs the bot nothing, but the emulator runs in the bot's process (one clock for both), where making ~10 s
+ * of fake speech takes 10–20 ms of CPU per job and would delay the bot's own work and timers.
+ */
+export class PrecomputedVoice {
+  readonly #wavs = new Map<string, Uint8Array>();
+  /** Clips that had to be made while the clock was running (should stay 0 in measured sections). */
+  misses = 0;
+
+  /** Synthesizes every chunk of `texts` now. */
+  prepare(texts: readonly string[], speed = BENCH_SPEED): this {
+    for (const text of texts) for (const chunk of prepareText(text).chunks) this.#make(chunk.text, speed);
+    return this;
+  }
+
+  readonly synth = (text: string, speed: number): Uint8Array => {
+    const wav = this.#wavs.get(`${speed}\u0000${text}`);
+    if (wav) return wav;
+    this.misses++;
+    return this.#make(text, speed);
+  };
+
+  #make(text: string, speed: number): Uint8Array {
+    const wav = fakeSynthesize(text, speed);
+    this.#wavs.set(`${speed}\u0000${text}`, wav);
+    return wav;
+  }
 }
 
 /** A warm endpoint (no cold starts) whose jobs take the settings' scaled `a + b × chars` with jitter. */
@@ -37,7 +73,7 @@ export function startEmulator(settings: BenchSettings, o: RigEmulatorOptions): P
     workers: o.workers,
     jobTimeMs: latencyModel({ a, b, jitter: settings.latency.jitter, seed: o.seed }),
     coldStartMs: 0,
-    synth: o.synth,
+    synth: (o.voice ?? new PrecomputedVoice()).synth,
   });
 }
 
@@ -67,8 +103,8 @@ export interface Consumed {
   readonly samples: number;
 }
 
-/** Iterates a narration to the end the way a player does; `onSegment` sees each segment's samples. */
-export async function consume(narration: Narration, onSegment?: (samples: Float32Array) => void | Promise<void>): Promise<Consumed> {
+/** Iterates a narration to the end the way a player does; `onSegment` sees each segment. */
+export async function consume(narration: Narration, onSegment?: (segment: Segment) => void | Promise<void>): Promise<Consumed> {
   let firstAt = Number.NaN;
   let lastAt = Number.NaN;
   let samples = 0;
@@ -79,6 +115,6 @@ export async function consume(narration: Narration, onSegment?: (samples: Float3
     lastAt = performance.now();
     if (next.value.index === 0) firstAt = lastAt;
     samples += next.value.audio.samples.length;
-    await onSegment?.(next.value.audio.samples);
+    await onSegment?.(next.value);
   }
 }

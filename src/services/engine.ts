@@ -41,6 +41,9 @@ export function createEngine(config: Config, logger: Logger = silentLogger, back
     scheduler,
     orchestrator,
     close: async () => {
+      // Let aborted jobs finish cancelling on the worker before anything is torn down.
+      const drained = await orchestrator.drain();
+      if (!drained) logger.warn('some TTS jobs were still being cancelled at shutdown');
       await backend.close?.();
     },
   };

@@ -84,6 +84,8 @@ export const DEFAULT_MAX_TEXT_CHARS = 200_000;
 
 export class Orchestrator {
   private readonly log: Logger;
+  /** Every backend call still running, across narrations: cancelled jobs finish their clean-up (the /cancel) here. */
+  private readonly inflight = new Set<Promise<unknown>>();
 
   constructor(private readonly deps: OrchestratorDeps) {
     this.log = deps.logger ?? silentLogger;
@@ -117,7 +119,33 @@ export class Orchestrator {
   /** Plans (throwing user errors at once) and starts synthesizing every chunk. */
   narrate(request: NarrationRequest): Narration {
     const plan = this.plan(request);
-    return new Narration(plan, request, this.deps, this.log);
+    return new Narration(plan, request, this.deps, this.log, (p) => this.track(p));
+  }
+
+  /**
+   * Waits until every backend call has settled — including the cancel requests of aborted jobs — or `timeoutMs`
+   * passes. Call before the process exits, or a cancelled GPU job may be left running.
+   */
+  async drain(timeoutMs = 8_000): Promise<boolean> {
+    const deadline = performance.now() + timeoutMs;
+    while (this.inflight.size > 0) {
+      const left = deadline - performance.now();
+      if (left <= 0) return false;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.inflight]),
+        new Promise((resolve) => (timer = setTimeout(resolve, left))),
+      ]);
+      clearTimeout(timer);
+    }
+    return true;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const forget = () => this.inflight.delete(p);
+    p.then(forget, forget);
+    return p;
   }
 }
 
@@ -143,6 +171,7 @@ export class Narration {
     private readonly request: NarrationRequest,
     private readonly deps: OrchestratorDeps,
     private readonly log: Logger,
+    private readonly track: <T>(p: Promise<T>) => Promise<T>,
   ) {
     const outer = request.signal;
     if (outer) {
@@ -234,7 +263,7 @@ export class Narration {
     let retries = 0;
     const produce = (s: AbortSignal) =>
       scheduler.run(this.id, async (slotSignal) => {
-        const r = await backend.synthesize(request, { signal: AbortSignal.any([s, slotSignal]), onEvent });
+        const r = await this.track(backend.synthesize(request, { signal: AbortSignal.any([s, slotSignal]), onEvent }));
         retries = r.retries;
         return r.wav;
       }, { signal: s });

@@ -158,12 +158,13 @@ export async function finalMessage(
   }
   let files: OutgoingFile[] | undefined;
   if (audio && audio.samples.length > 0) {
-    const file = await audioAttachment(audio, options.attachmentSizeLimit);
+    // An encoder failure (e.g. no Opus library installed) must not keep the final message from being sent.
+    const file = await audioAttachment(audio, options.attachmentSizeLimit).catch(() => null);
     if (file) {
       files = [file];
       if (file.name.endsWith('.ogg')) status += `\n${t.attachmentCompressed()}`;
     } else {
-      status += `\n${t.attachmentTooLarge()}`;
+      status += `\n${file === null ? t.attachmentFailed() : t.attachmentTooLarge()}`;
     }
   }
   return { status, content: composeMessage(status, track.request.text), files };
