@@ -79,11 +79,13 @@ test('a 3000-character Vietnamese text through RunPod: every word sent in order,
     assert.equal(wav.sampleRate, 24_000);
     assert.ok(Math.abs(wav.frames / wav.sampleRate - Number(result.durationSec)) < 0.01);
 
-    // Timing, loosely (the benchmark measures it precisely): first audio is one job plus overhead, not a polling
-    // interval; the total is near the ideal schedule of N equal jobs on 3 workers.
-    const ideal = Math.ceil(sent.length / 3) * jobMs;
-    assert.ok(Number(result.firstAudioMs) < jobMs + 600, `firstAudioMs ${result.firstAudioMs}`);
-    assert.ok(Number(result.totalMs) < ideal * 1.25 + 600, `totalMs ${result.totalMs} vs ideal ${ideal}`);
+    // The schedule, read from the endpoint's own records rather than timed here (`npm run bench` measures it):
+    // all 3 workers were kept busy at once, never more, and the first audio came long before the end.
+    const intervals = emu.jobs.map((j) => [j.startedAt!, j.finishedAt!] as const);
+    const maxOverlap = Math.max(...intervals.map(([s]) => intervals.filter(([a, b]) => a <= s && s < b).length));
+    assert.equal(maxOverlap, 3, 'MAX_CONCURRENT_JOBS jobs in flight at once');
+    assert.ok(Number(result.firstAudioMs) < Number(result.totalMs) - 2 * jobMs, `first audio ${result.firstAudioMs} ms, total ${result.totalMs} ms`);
+    assert.equal(emu.requests.count('status'), 0, 'long-poll only, no fixed-interval polling');
     assert.equal(emu.activeJobs().length, 0);
   } finally {
     await emu.close();

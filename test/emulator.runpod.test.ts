@@ -240,7 +240,8 @@ describe('RunPod emulator: job lifecycle', () => {
 
     const second = await statusSync(emu, await run(emu, input()));
     assert.equal(second.status, 'COMPLETED');
-    assert.ok((second.delayTime ?? Infinity) < 50, `warm delayTime ${second.delayTime}`);
+    // Warm: no cold start again (well under the 200 ms boot even when the machine is loaded).
+    assert.ok((second.delayTime ?? Infinity) < 150, `warm delayTime ${second.delayTime}`);
   });
 
   test('/status-sync wakes the moment the job ends, and returns the live state when its wait elapses', async (t) => {
@@ -250,7 +251,8 @@ describe('RunPod emulator: job lifecycle', () => {
     const answeredAt = performance.now();
     assert.equal(job.status, 'COMPLETED');
     const finishedAt = emu.job(id)?.finishedAt ?? 0;
-    assert.ok(answeredAt - finishedAt < 75, `long-poll answered ${answeredAt - finishedAt} ms after the job ended`);
+    // Woken by the completion, not by the 10 s wait running out (bound generous for a loaded 2-core machine).
+    assert.ok(answeredAt - finishedAt < 2_000, `long-poll answered ${answeredAt - finishedAt} ms after the job ended`);
 
     const hung = await run(emu, input('hang'));
     const t0 = performance.now();

@@ -103,12 +103,14 @@ test('segments come in order, the first one as soon as chunk 1 is ready — befo
   const orch = makeOrchestrator(backend);
   const narration = orch.narrate({ text: SENTENCES.slice(0, 4).join('\n') });
   assert.equal(narration.plan.chunks.length, 4);
-  const { segments, summary } = await collect(narration.segments());
-  assert.deepEqual(segments.map((s) => s.index), [0, 1, 2, 3]);
+  const it = narration.segments();
+  const first = await it.next();
+  assert.equal(first.done, false);
   const slowCall = backend.calls.find((c) => c.text === slow)!;
-  assert.ok(segments[0]!.receivedAt < slowCall.endedAt! - 300, 'first segment must not wait for the slow second chunk');
-  assert.ok(summary.firstAudioMs < 300, `firstAudioMs ${summary.firstAudioMs}`);
-  assert.ok(summary.totalMs >= 590, 'total includes the slow chunk');
+  assert.equal(slowCall.endedAt, undefined, 'the first segment is out while the slow second chunk is still synthesizing');
+  const { segments, summary } = await collect(it);
+  assert.deepEqual([0, ...segments.map((s) => s.index)], [0, 1, 2, 3]);
+  assert.ok(summary.firstAudioMs < summary.totalMs / 2, `first audio ${summary.firstAudioMs} ms, total ${summary.totalMs} ms`);
   assert.equal(backend.maxActive, 4, 'all chunks were in flight at once');
 });
 
@@ -189,16 +191,16 @@ test('fair across narrations: a short narration started behind a long one is not
   const backend = new ScriptedBackend(() => 30);
   const orch = makeOrchestrator(backend, { concurrency: 2 });
   const long = Array.from({ length: 30 }, (_, i) => `Câu thứ ${i + 1} của bài đọc rất dài này, đủ dài để không bị gộp.`).join('\n');
-  const t0 = performance.now();
   const longRun = collect(orch.narrate({ text: long }).segments());
   await new Promise((r) => setTimeout(r, 40));
-  const short = await collect(orch.narrate({ text: SENTENCES.slice(0, 3).join('\n') }).segments());
-  const shortDone = performance.now() - t0;
+  const shortText = SENTENCES.slice(0, 3);
+  await collect(orch.narrate({ text: shortText.join('\n') }).segments());
+  const startedWhenShortDone = backend.calls.length;
   const longResult = await longRun;
-  const longDone = performance.now() - t0;
   assert.equal(longResult.segments.length, 30);
-  // Alone, 3 chunks on 2 slots take ~60 ms; round-robin with the long one ~120–180 ms; FIFO would be ~480 ms+.
-  assert.ok(shortDone < longDone / 2, `short finished at ${shortDone.toFixed(0)} ms, long at ${longDone.toFixed(0)} ms`);
+  // Round-robin: the short narration's 3 chunks were interleaved with the long one's, so it was done after ~6
+  // starts in all, not after the long one's 30 (FIFO).
+  assert.ok(startedWhenShortDone <= 12, `${startedWhenShortDone} jobs had started when the short narration finished`);
   assert.ok(backend.maxActive <= 2, 'the process-wide limit holds');
 });
 

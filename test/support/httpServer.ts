@@ -20,7 +20,8 @@ export interface StartedServer {
   close(): Promise<void>;
 }
 
-export async function startHttpServer(handler: RequestHandler): Promise<StartedServer> {
+/** Listens on 127.0.0.1 only; port 0 (the default) picks a free one. */
+export async function startHttpServer(handler: RequestHandler, listenPort = 0): Promise<StartedServer> {
   const server = http.createServer((req, res) => {
     Promise.resolve()
       .then(() => handler(req, res))
@@ -32,7 +33,7 @@ export async function startHttpServer(handler: RequestHandler): Promise<StartedS
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.listen(listenPort, '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });

@@ -82,6 +82,8 @@ export type RunPodRoute =
   | 'unknown';
 
 export interface RunPodEmulatorOptions {
+  /** Port on 127.0.0.1; default 0 (a free one). */
+  readonly port?: number;
   /** Default 'test-endpoint'. */
   readonly endpointId?: string;
   /** Default 'rpa_TESTKEY0000000000000000000000000000000000000000'. */
@@ -751,7 +753,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
       return notFoundRoute(res);
     }
     return handleApi(req, res, url, op, id);
-  });
+  }, opts.port ?? 0);
   origin = server.origin;
 
   return {
