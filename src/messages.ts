@@ -278,7 +278,7 @@ export const VI_NAMES = {
   voices: 'các-giọng',
 } as const;
 
-type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];
+export type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];
 
 /** A command or option description in English (the default) plus its Vietnamese localization. */
 export function described(key: DescriptionKey): { readonly description: string; readonly localizations: { vi: string } } {

@@ -105,6 +105,11 @@ async function collect(): Promise<boolean> {
   return true;
 }
 
+function memorySampleAt(narrations: number): MemorySample {
+  const m = process.memoryUsage();
+  return { narrations, rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers };
+}
+
 async function many(job: Extract<ChildJob, { mode: 'many' }>): Promise<ManyChildResult> {
   const engine = createBenchEngine(job.target, job.maxConcurrentJobs);
   const samples: MemorySample[] = [];
@@ -126,10 +131,12 @@ async function many(job: Extract<ChildJob, { mode: 'many' }>): Promise<ManyChild
       };
       await Promise.all(Array.from({ length: job.concurrency }, lane));
       gcExposed = await collect();
-      const m = process.memoryUsage();
-      samples.push({ narrations: end, rssBytes: m.rss, heapUsedBytes: m.heapUsed, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers });
+      samples.push(memorySampleAt(end));
     }
-    return { samples, errors, gcExposed };
+    if (job.settleMs === 0) return { samples, errors, gcExposed };
+    await new Promise((resolve) => setTimeout(resolve, job.settleMs));
+    await collect();
+    return { samples, settled: memorySampleAt(job.texts.length), errors, gcExposed };
   } finally {
     await engine.close();
   }

@@ -21,7 +21,10 @@ export const childJob = z.discriminatedUnion('mode', [
   z.object({ mode: z.literal('naive'), target, concurrency: z.number().int().positive(), pollMs: z.number().positive(), text: z.string(), warmUpText: z.string() }),
   /** One long narration streamed to a WAV file, for peak RSS. */
   z.object({ mode: z.literal('long'), target, maxConcurrentJobs: z.number().int().positive(), text: z.string(), outPath: z.string() }),
-  /** Many short narrations in one process, memory sampled after every `sampleEvery` (after a forced GC). */
+  /**
+   * Many short narrations in one process, memory sampled after every `sampleEvery` (after a forced GC), and once
+   * more after `settleMs` of idleness (0 = not).
+   */
   z.object({
     mode: z.literal('many'),
     target,
@@ -29,6 +32,7 @@ export const childJob = z.discriminatedUnion('mode', [
     texts: z.array(z.string()),
     sampleEvery: z.number().int().positive(),
     concurrency: z.number().int().positive(),
+    settleMs: z.number().int().nonnegative(),
   }),
   /** All `texts` narrated at once through one engine. */
   z.object({ mode: z.literal('scale'), target, maxConcurrentJobs: z.number().int().positive(), texts: z.array(z.string()), warmUpText: z.string() }),
@@ -72,7 +76,7 @@ export const memorySample = z.object({
 });
 export type MemorySample = z.infer<typeof memorySample>;
 
-export const manyResult = z.object({ samples: z.array(memorySample), errors: z.number().int(), gcExposed: z.boolean() });
+export const manyResult = z.object({ samples: z.array(memorySample), settled: memorySample.optional(), errors: z.number().int(), gcExposed: z.boolean() });
 export type ManyChildResult = z.infer<typeof manyResult>;
 
 export const scaleResult = z.object({

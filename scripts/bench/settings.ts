@@ -41,6 +41,11 @@ export interface BenchSettings {
   /** Memory: short narrations run in one process, and how often RSS/heap are sampled. */
   readonly shortNarrations: number;
   readonly sampleEvery: number;
+  /**
+   * Memory: idle time before the last sample, seconds. Must outlast the longest request timeout of the RunPod
+   * backend (a 15 s long-poll + 15 s), whose timers keep a little memory alive until they expire; 0 = skip.
+   */
+  readonly settleSec: number;
   /** Fairness: chunks of the long request and of the short one started while it runs. */
   readonly fairLongChunks: number;
   readonly fairShortChunks: number;
@@ -64,6 +69,7 @@ export const FULL: BenchSettings = {
   longMinutes: 30,
   shortNarrations: 1000,
   sampleEvery: 100,
+  settleSec: 31,
   fairLongChunks: 100,
   fairShortChunks: 3,
   scaleNarrations: 200,

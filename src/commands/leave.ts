@@ -1,24 +1,17 @@
 /** `/leave` — like /stop, then leave the voice channel. */
 import { getVoiceConnection } from '@discordjs/voice';
-import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import { mayControl } from '../services/playback/voiceAccess.js';
-import { described, langOf, texts, VI_NAMES } from '../messages.js';
+import { langOf, texts } from '../messages.js';
+import { guildCommand, replyEphemeral } from './common.js';
 import type { Command, CommandContext } from './index.js';
 
-const info = described('cmdLeaveDescription');
-
 export const leave: Command = {
-  data: new SlashCommandBuilder()
-    .setName('leave')
-    .setNameLocalizations({ vi: VI_NAMES.leave })
-    .setDescription(info.description)
-    .setDescriptionLocalizations(info.localizations)
-    .setContexts(InteractionContextType.Guild),
+  data: guildCommand('leave', 'cmdLeaveDescription'),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
     const t = texts(langOf(interaction.locale));
-    const ephemeral = (content: string) =>
-      interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).then(() => undefined);
+    const ephemeral = (content: string) => replyEphemeral(interaction, content);
     if (!interaction.inCachedGuild()) return ephemeral(t.guildOnly());
     const session = ctx.playback.get(interaction.guildId);
     if (!session) {

@@ -8,7 +8,7 @@
  * in the channel see what is being read) and the narration queued; its reply follows it from there
  * (services/playback/narrationReply.ts).
  */
-import { InteractionContextType, MessageFlags, SlashCommandBuilder, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
 import { isNarratorError } from '../services/errors.js';
 import type { NarrationPlan } from '../services/orchestrator.js';
@@ -16,6 +16,7 @@ import { NarrationTrack } from '../services/playback/narrationTrack.js';
 import { followTrack, interactionReplyTarget } from '../services/playback/narrationReply.js';
 import { checkVoiceAccess } from '../services/playback/voiceAccess.js';
 import { described, errorText, langOf, texts, VI_NAMES, type ErrorContext } from '../messages.js';
+import { guildCommand } from './common.js';
 import type { Command, CommandContext } from './index.js';
 
 /** Discord's longest string option; the engine is told the same limit. */
@@ -25,18 +26,13 @@ const MAX_CHOICES = 25;
 /** The default upload limit for bots when the interaction does not say (10 MiB since 2025-01). */
 const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 
-const name = described('cmdNarrateDescription');
 const text = described('optTextDescription');
 const voice = described('optVoiceDescription');
 const speed = described('optSpeedDescription');
 
 export const narrate: Command = {
-  data: new SlashCommandBuilder()
-    .setName('narrate')
-    .setNameLocalizations({ vi: VI_NAMES.narrate })
-    .setDescription(name.description)
-    .setDescriptionLocalizations(name.localizations)
-    .setContexts(InteractionContextType.Guild) // voice channels exist only in servers
+  // Guild-only: voice channels exist only in servers.
+  data: guildCommand('narrate', 'cmdNarrateDescription')
     .addStringOption((o) =>
       o
         .setName('text')

@@ -1,27 +1,22 @@
 /** `/queue` — what is playing and what is waiting in this server: who asked, the first words, how far along. */
-import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import type { GuildSession } from '../services/playback/guildSession.js';
-import { described, langOf, MESSAGE_LIMIT, progressBar, texts, truncate, VI_NAMES, type Lang } from '../messages.js';
+import { langOf, MESSAGE_LIMIT, progressBar, texts, truncate, type Lang } from '../messages.js';
+import { guildCommand, replyEphemeral } from './common.js';
 import type { Command, CommandContext } from './index.js';
 
-const info = described('cmdQueueDescription');
 /** Words of each narration shown in the list. */
 const PREVIEW_CHARS = 60;
 
 export const queue: Command = {
-  data: new SlashCommandBuilder()
-    .setName('queue')
-    .setNameLocalizations({ vi: VI_NAMES.queue })
-    .setDescription(info.description)
-    .setDescriptionLocalizations(info.localizations)
-    .setContexts(InteractionContextType.Guild),
+  data: guildCommand('queue', 'cmdQueueDescription'),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
     const lang = langOf(interaction.locale);
     const session = interaction.guildId ? ctx.playback.get(interaction.guildId) : undefined;
     const content = session?.busy ? renderQueue(lang, session, ctx.config.discord.maxQueuePerGuild) : texts(lang).queueEmpty();
     // Ephemeral: a list for the one who asked, not noise for the channel. Mentions render but never ping.
-    await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await replyEphemeral(interaction, content);
   },
 };
 

@@ -3,7 +3,7 @@
  * worker itself is asked which reference voices it has, and allowed voices it lacks are marked, so an admin can
  * see at a glance why a voice fails; RunPod and the offline backend cannot be asked.
  */
-import { InteractionContextType, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { described, langOf, MESSAGE_LIMIT, texts, truncate, VI_NAMES } from '../messages.js';
 import type { Command, CommandContext } from './index.js';
 

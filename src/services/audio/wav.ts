@@ -248,12 +248,21 @@ export function encodeWav(audio: MonoAudio): Uint8Array {
   const dataSize = samples.length * 2;
   if (dataSize + 36 > 0xffffffff) throw new NarratorError('permanent', 'bad_audio', 'Audio too long for a WAV file');
   const bytes = new Uint8Array(44 + dataSize);
+  bytes.set(wavHeader(sampleRate, dataSize));
   const view = new DataView(bytes.buffer);
+  for (let i = 0, p = 44; i < samples.length; i++, p += 2) view.setInt16(p, floatToInt16(samples[i]!), true);
+  return bytes;
+}
+
+/** The canonical 44-byte header of a 16-bit PCM mono WAV holding `dataBytes` of samples. */
+export function wavHeader(sampleRate: number, dataBytes: number): Uint8Array {
+  const header = new Uint8Array(44);
+  const view = new DataView(header.buffer);
   const ascii = (offset: number, text: string): void => {
-    for (let i = 0; i < text.length; i++) bytes[offset + i] = text.charCodeAt(i);
+    for (let i = 0; i < text.length; i++) header[offset + i] = text.charCodeAt(i);
   };
   ascii(0, 'RIFF');
-  view.setUint32(4, 36 + dataSize, true);
+  view.setUint32(4, 36 + dataBytes, true);
   ascii(8, 'WAVE');
   ascii(12, 'fmt ');
   view.setUint32(16, 16, true);
@@ -264,9 +273,8 @@ export function encodeWav(audio: MonoAudio): Uint8Array {
   view.setUint16(32, 2, true); // block align
   view.setUint16(34, 16, true); // bits per sample
   ascii(36, 'data');
-  view.setUint32(40, dataSize, true);
-  for (let i = 0, p = 44; i < samples.length; i++, p += 2) view.setInt16(p, floatToInt16(samples[i]!), true);
-  return bytes;
+  view.setUint32(40, dataBytes, true);
+  return header;
 }
 
 /** Float in [-1, 1] → int16: scaled by 32768, clamped, rounded half away from zero; NaN → 0. */

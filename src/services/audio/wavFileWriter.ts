@@ -3,7 +3,7 @@
  * patched on close. A 30-minute narration never has to sit in memory as one buffer.
  */
 import { open, type FileHandle } from 'node:fs/promises';
-import { floatToInt16 } from './wav.js';
+import { floatToInt16, wavHeader } from './wav.js';
 
 const HEADER_BYTES = 44;
 
@@ -17,7 +17,7 @@ export class WavFileWriter {
 
   static async create(path: string, sampleRate: number): Promise<WavFileWriter> {
     const file = await open(path, 'w');
-    await file.write(header(sampleRate, 0), 0, HEADER_BYTES, 0);
+    await file.write(wavHeader(sampleRate, 0), 0, HEADER_BYTES, 0);
     return new WavFileWriter(file, sampleRate);
   }
 
@@ -34,7 +34,7 @@ export class WavFileWriter {
 
   /** Patches the sizes and closes; the file is a valid WAV only after this. */
   async close(): Promise<void> {
-    await this.file.write(header(this.sampleRate, this.dataBytes), 0, HEADER_BYTES, 0);
+    await this.file.write(wavHeader(this.sampleRate, this.dataBytes), 0, HEADER_BYTES, 0);
     await this.file.close();
   }
 
@@ -42,22 +42,4 @@ export class WavFileWriter {
   async abandon(): Promise<void> {
     await this.file.close();
   }
-}
-
-function header(sampleRate: number, dataBytes: number): Buffer {
-  const h = Buffer.alloc(HEADER_BYTES);
-  h.write('RIFF', 0, 'latin1');
-  h.writeUInt32LE(36 + dataBytes, 4);
-  h.write('WAVE', 8, 'latin1');
-  h.write('fmt ', 12, 'latin1');
-  h.writeUInt32LE(16, 16);
-  h.writeUInt16LE(1, 20); // PCM
-  h.writeUInt16LE(1, 22); // mono
-  h.writeUInt32LE(sampleRate, 24);
-  h.writeUInt32LE(sampleRate * 2, 28);
-  h.writeUInt16LE(2, 32);
-  h.writeUInt16LE(16, 34);
-  h.write('data', 36, 'latin1');
-  h.writeUInt32LE(dataBytes, 40);
-  return h;
 }

@@ -1,0 +1,211 @@
+/**
+ * The bench's results as one JSON-able object, the headline rows with their targets, and the text table printed
+ * to stdout (the same rows BENCHMARKS.md quotes).
+ */
+import os from 'node:os';
+import type { AudioPathResults } from './audioPath.js';
+import type { FairnessResults } from './fairness.js';
+import { PLACEMENTS, type LatencyResults, type Placement } from './latency.js';
+import { FLAT_HEAP_BYTES_PER_NARRATION, type MemoryResults } from './memory.js';
+import type { ScaleResults } from './scale.js';
+import type { BenchSettings } from './settings.js';
+import type { Spread } from './stats.js';
+
+export interface Machine {
+  readonly cpus: number;
+  readonly cpuModel: string;
+  readonly memoryBytes: number;
+  readonly node: string;
+  readonly platform: string;
+}
+
+export interface BenchResults {
+  readonly date: string;
+  readonly machine: Machine;
+  readonly settings: BenchSettings;
+  /** The latency model actually used, after time scaling. */
+  readonly jobModel: { readonly aMs: number; readonly bMsPerChar: number; readonly jitter: number };
+  readonly durationSec: number;
+  readonly latency?: LatencyResults;
+  readonly audio?: AudioPathResults;
+  readonly memory?: MemoryResults;
+  readonly fairness?: FairnessResults;
+  readonly scale?: ScaleResults;
+  readonly summary: readonly SummaryRow[];
+}
+
+export interface SummaryRow {
+  readonly figure: string;
+  readonly value: string;
+  readonly target: string;
+  /** undefined: no target (context only). */
+  readonly met: boolean | undefined;
+}
+
+export function machine(): Machine {
+  return {
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+  };
+}
+
+const MB = 1024 * 1024;
+const ms = (v: number): string => `${v.toFixed(v < 10 ? 1 : 0)} ms`;
+const x = (v: number, digits = 2): string => `${v.toFixed(digits)}`;
+const range = (s: Spread, f: (v: number) => string): string => (s.n > 1 ? `${f(s.median)} (${f(s.min)}–${f(s.max)})` : f(s.median));
+const PLACE: Record<Placement, string> = { 'same-process': 'emulator in-process', 'separate-process': 'bot in own process' };
+
+export function summaryRows(r: Omit<BenchResults, 'summary'>): SummaryRow[] {
+  const rows: SummaryRow[] = [];
+  const { latency, audio, memory, fairness, scale } = r;
+  if (latency) {
+    for (const p of PLACEMENTS) {
+      const o = latency.placements[p].ours;
+      rows.push({ figure: `1. first-audio overhead, median [${PLACE[p]}]`, value: range(o.firstOverheadMs, ms), target: '≤ 100 ms', met: o.firstOverheadMs.median <= 100 });
+    }
+    for (const p of PLACEMENTS) {
+      const o = latency.placements[p].ours;
+      rows.push({ figure: `2. schedule efficiency, total/ideal [${PLACE[p]}]`, value: range(o.efficiency, (v) => x(v, 3)), target: '≤ 1.05', met: o.efficiency.median <= 1.05 });
+    }
+    for (const n of latency.placements['same-process'].naive) {
+      const label = `${(n.pollMs / r.settings.timeScale / 1000).toFixed(0)} s poll`;
+      rows.push({ figure: `3. ours/naive first audio (${label})`, value: range(n.firstAudioRatio, (v) => x(v)), target: '(lower is better)', met: undefined });
+      rows.push({ figure: `3. ours/naive total (${label})`, value: range(n.totalRatio, (v) => x(v)), target: '(lower is better)', met: undefined });
+    }
+  }
+  if (audio) {
+    const p = audio.pipeline;
+    rows.push({ figure: '4. audio path WAV → 48 kHz stereo, one core', value: `${p.xRealtime.toFixed(0)}× realtime (${p.xRealtimeMin.toFixed(0)}–${p.xRealtimeMax.toFixed(0)})`, target: '≥ 500×', met: p.xRealtime >= 500 });
+    for (const o of audio.opus) {
+      rows.push({
+        figure: `4. Opus encoding, ${o.encoder}`,
+        value: o.rate ? `${o.rate.cpuMsPerAudioSec.toFixed(1)} ms CPU per s of audio` : (o.note ?? 'not available'),
+        target: '(cost)',
+        met: undefined,
+      });
+    }
+  }
+  if (memory) {
+    const l = memory.long;
+    rows.push({
+      figure: `5. peak RSS, ${(l.durationSec / 60).toFixed(0)}-min narration to WAV`,
+      value: `${(l.maxRssBytes / MB).toFixed(0)} MB (WAV ${(l.outputBytes / MB).toFixed(0)} MB)`,
+      target: `≤ ${(l.limitBytes / MB).toFixed(0)} MB`,
+      met: l.maxRssBytes <= l.limitBytes,
+    });
+    const m = memory.many;
+    const residual = m.heapResidualBytes;
+    rows.push({
+      figure: `5. heap kept per narration, ${m.narrations} narrations`,
+      value:
+        residual === undefined
+          ? `${m.heapSlopeBytes.toFixed(0)} B (slope, not settled)`
+          : `${residual.toFixed(0)} B after settling (slope while running ${m.heapSlopeBytes.toFixed(0)} B)`,
+      target: `≤ ${FLAT_HEAP_BYTES_PER_NARRATION} B (flat)`,
+      met: m.flat,
+    });
+  }
+  if (fairness) {
+    rows.push({
+      figure: `6. ${fairness.shortChunks}-chunk request during a ${fairness.longChunks}-chunk one, vs alone`,
+      value: `${range(fairness.ratio, (v) => x(v))}×`,
+      target: '≤ 1.5×',
+      met: fairness.ratio.median <= 1.5,
+    });
+  }
+  if (scale) {
+    rows.push({
+      figure: `7. ${scale.narrations} concurrent narrations, ${scale.workers} workers`,
+      value: `${scale.errors} errors, utilisation ${(scale.utilisation * 100).toFixed(1)} %, wall/ideal ${x(scale.efficiency, 3)}`,
+      target: '0 errors, worker-bound',
+      met: scale.errors === 0 && scale.utilisation >= 0.9,
+    });
+  }
+  return rows;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export function formatReport(r: BenchResults): string {
+  const out: string[] = [];
+  const m = r.machine;
+  out.push(
+    `Narrator bench, ${r.date} — ${m.cpus} CPUs (${m.cpuModel}), ${(m.memoryBytes / 1024 ** 3).toFixed(1)} GiB, Node ${m.node}, ${m.platform}`,
+    `preset ${r.settings.preset}, ${r.settings.runs} runs; jobs ${r.jobModel.aMs.toFixed(0)} ms + ${r.jobModel.bMsPerChar.toFixed(1)} ms/char ±${(r.jobModel.jitter * 100).toFixed(0)} % ` +
+      `(real worker × ${r.settings.timeScale}); ${r.settings.workers} warm workers, MAX_CONCURRENT_JOBS ${r.settings.maxConcurrentJobs}; took ${r.durationSec.toFixed(0)} s`,
+    '',
+    table(
+      ['figure', 'result: median (min–max)', 'target', ''],
+      r.summary.map((row) => [row.figure, row.value, row.target, row.met === undefined ? '' : row.met ? 'met' : 'MISSED']),
+    ),
+  );
+  const { latency, audio, memory, fairness, scale } = r;
+  if (latency) {
+    out.push('', `Latency detail (${latency.chunks} chunks, ${latency.chars} characters of the story):`);
+    const rows: string[][] = [];
+    for (const p of PLACEMENTS) {
+      const pl = latency.placements[p];
+      const o = pl.ours;
+      rows.push([
+        `ours [${PLACE[p]}]`,
+        range(o.firstAudioMs, ms),
+        `${ms(o.firstPreSubmitMs.median)} + ${ms(o.firstDeliveryMs.median)}`,
+        range(o.totalMs, ms),
+        ms(o.idealMs.median),
+        '1 long-poll',
+      ]);
+      for (const n of pl.naive) {
+        rows.push([
+          `naive ${ms(n.pollMs)} poll [${PLACE[p]}]`,
+          range(n.totalMs, ms),
+          '—',
+          range(n.totalMs, ms),
+          '',
+          `${n.statusRequestsPerChunk.toFixed(1)} polls`,
+        ]);
+      }
+    }
+    out.push(table(['client', 'first audio', 'overhead: before + after job', 'total', 'ideal', 'status calls/chunk'], rows));
+  }
+  if (audio) {
+    out.push('', `Audio path detail (${audio.clips} clips, ${audio.narrationSec.toFixed(0)} s of narration per pass; median pass, CPU ms per audio second):`);
+    const rates = [audio.pipeline, ...audio.stages, ...audio.opus.flatMap((o) => (o.rate ? [o.rate] : []))];
+    out.push(table(['stage', '× realtime', 'CPU ms/s'], rates.map((s) => [s.name, `${s.xRealtime.toFixed(0)} (${s.xRealtimeMin.toFixed(0)}–${s.xRealtimeMax.toFixed(0)})`, s.cpuMsPerAudioSec.toFixed(2)])));
+  }
+  if (memory) {
+    const l = memory.long;
+    out.push(
+      '',
+      `Memory detail: long narration ${l.chunks} chunks in ${(l.totalMs / 1000).toFixed(1)} s; RSS before narrating ${(l.baselineRssBytes / MB).toFixed(0)} MB, ` +
+        `peak ${(l.maxRssBytes / MB).toFixed(0)} MB (+${((l.maxRssBytes - l.baselineRssBytes) / MB).toFixed(0)} MB).`,
+      `Short narrations (heap / RSS after GC): ` +
+        [...memory.many.samples, ...(memory.many.settled ? [memory.many.settled] : [])]
+          .map((s, i, all) => `${i === all.length - 1 && memory.many.settled ? 'settled' : s.narrations}: ${(s.heapUsedBytes / MB).toFixed(1)} / ${(s.rssBytes / MB).toFixed(0)} MB`)
+          .join(', '),
+    );
+  }
+  if (fairness) {
+    out.push(
+      '',
+      `Fairness detail: alone ${range(fairness.aloneMs, ms)}, during the long request ${range(fairness.contendedMs, ms)}; ` +
+        `the short chunks' waits for a slot, per run: ${fairness.runs.map((run) => run.shortSlotWaitMs.map((w) => w.toFixed(0)).join('/')).join(', ')} ms.`,
+    );
+  }
+  if (scale) {
+    out.push(
+      '',
+      `Scale detail: ${scale.chunks} jobs in ${ms(scale.wallMs)} (ideal ${ms(scale.idealMs)}); bot CPU ${(scale.botCpuShare * 100).toFixed(0)} % of one core, ` +
+        `event-loop delay p99 ${ms(scale.loopDelayP99Ms)}, max ${ms(scale.loopDelayMaxMs)}; first audio p50 ${ms(scale.firstAudioP50Ms)}, p95 ${ms(scale.firstAudioP95Ms)}; ` +
+        `peak RSS ${(scale.maxRssBytes / MB).toFixed(0)} MB.` +
+        (scale.errorMessages.length ? ` Errors: ${scale.errorMessages.join('; ')}` : ''),
+    );
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,36 @@
+/**
+ * Runs the selected sections of the bench in a fixed order and gathers one BenchResults. The audio path goes first
+ * (pure CPU, least disturbed by what came before); the sections that start child processes go last.
+ */
+import { runAudioPath } from './audioPath.js';
+import { runFairness } from './fairness.js';
+import { runLatency } from './latency.js';
+import { runMemory } from './memory.js';
+import { machine, summaryRows, type BenchResults } from './report.js';
+import { runScale } from './scale.js';
+import type { BenchSettings } from './settings.js';
+
+export async function runBench(settings: BenchSettings, progress: (line: string) => void = () => undefined): Promise<BenchResults> {
+  const started = performance.now();
+  const date = new Date().toISOString();
+  const on = (section: BenchSettings['sections'][number]): boolean => settings.sections.includes(section);
+  const audio = on('audio') ? runAudioPath(settings) : undefined;
+  if (audio) progress(`audio path: ${audio.pipeline.xRealtime.toFixed(0)}× realtime`);
+  const latency = on('latency') ? await runLatency(settings, progress) : undefined;
+  const fairness = on('fairness') ? await runFairness(settings, progress) : undefined;
+  const scale = on('scale') ? await runScale(settings, progress) : undefined;
+  const memory = on('memory') ? await runMemory(settings, progress) : undefined;
+  const partial = {
+    date,
+    machine: machine(),
+    settings,
+    jobModel: { aMs: settings.latency.a * settings.timeScale, bMsPerChar: settings.latency.b * settings.timeScale, jitter: settings.latency.jitter },
+    durationSec: (performance.now() - started) / 1000,
+    latency,
+    audio,
+    memory,
+    fairness,
+    scale,
+  };
+  return { ...partial, summary: summaryRows(partial) };
+}
