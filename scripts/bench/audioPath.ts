@@ -105,7 +105,8 @@ function loadEncoder(name: OpusRate['encoder']): FrameEncoder | string {
 }
 
 export function runAudioPath(settings: BenchSettings): AudioPathResults {
-  const chunks = prepareText(VIETNAMESE_STORY).chunks;
+  const all = prepareText(VIETNAMESE_STORY).chunks;
+  const chunks = settings.audioClips > 0 ? all.slice(0, settings.audioClips) : all;
   const wavs = chunks.map((c) => fakeSynthesize(c.text, BENCH_SPEED));
   const sampleRate = decodeWavMono(wavs[0]!).sampleRate;
 

@@ -6,10 +6,13 @@
  */
 import { rm, stat } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { WavFileWriter } from '../../src/services/audio/wavFileWriter.js';
 import { prepareText } from '../../src/services/text/index.js';
 import {
+  CONTINUE_COMMAND,
   RESULT_MARKER,
+  SETTLING_MARKER,
   childJob,
   type ChildJob,
   type LongChildResult,
@@ -24,10 +27,13 @@ import { consume, createBenchEngine } from './rig.js';
 
 const epoch = (t: number): number => performance.timeOrigin + t;
 
-async function readStdin(): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const part of process.stdin) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
+/** Lines of stdin: the job first, then control lines. */
+const stdinLines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+
+async function nextLine(): Promise<string> {
+  const next = await stdinLines.next();
+  if (next.done) throw new Error('stdin closed before the expected line');
+  return next.value;
 }
 
 async function ours(job: Extract<ChildJob, { mode: 'ours' }>): Promise<OursChildResult> {
@@ -115,10 +121,11 @@ async function many(job: Extract<ChildJob, { mode: 'many' }>): Promise<ManyChild
   const samples: MemorySample[] = [];
   let errors = 0;
   let gcExposed = false;
-  try {
-    let next = 0;
-    for (let batchEnd = job.sampleEvery; next < job.texts.length; batchEnd += job.sampleEvery) {
-      const end = Math.min(batchEnd, job.texts.length);
+  let next = 0;
+  /** Narrates up to `until`, sampling after every `sampleEvery`. */
+  const narrateUntil = async (until: number): Promise<void> => {
+    while (next < until) {
+      const end = Math.min(until, (Math.floor(next / job.sampleEvery) + 1) * job.sampleEvery);
       const lane = async (): Promise<void> => {
         while (next < end) {
           const text = job.texts[next++]!;
@@ -133,10 +140,25 @@ async function many(job: Extract<ChildJob, { mode: 'many' }>): Promise<ManyChild
       gcExposed = await collect();
       samples.push(memorySampleAt(end));
     }
-    if (job.settleMs === 0) return { samples, errors, gcExposed };
+  };
+  /** Idles (the parent goes on meanwhile), then samples after a full GC. */
+  const settle = async (): Promise<MemorySample> => {
+    process.stdout.write(`${SETTLING_MARKER}\n`);
     await new Promise((resolve) => setTimeout(resolve, job.settleMs));
     await collect();
-    return { samples, settled: memorySampleAt(job.texts.length), errors, gcExposed };
+    return memorySampleAt(next);
+  };
+  try {
+    if (job.settleMs === 0) {
+      await narrateUntil(job.texts.length);
+      return { samples, errors, gcExposed };
+    }
+    await narrateUntil(job.warmUp);
+    const baseline = await settle();
+    if ((await nextLine()) !== CONTINUE_COMMAND) throw new Error(`expected "${CONTINUE_COMMAND}" on stdin`);
+    await narrateUntil(job.texts.length);
+    const settled = await settle();
+    return { samples, baseline, settled, errors, gcExposed };
   } finally {
     await engine.close();
   }
@@ -187,7 +209,7 @@ async function scale(job: Extract<ChildJob, { mode: 'scale' }>): Promise<ScaleCh
 }
 
 async function main(): Promise<void> {
-  const job = childJob.parse(JSON.parse(await readStdin()));
+  const job = childJob.parse(JSON.parse(await nextLine()));
   let result: unknown;
   switch (job.mode) {
     case 'ours':

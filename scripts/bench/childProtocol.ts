@@ -11,6 +11,10 @@
 import { z } from 'zod';
 
 export const RESULT_MARKER = 'BENCH-CHILD-RESULT ';
+/** Printed by a 'many' child each time it has finished narrating and starts idling: the parent may go on meanwhile. */
+export const SETTLING_MARKER = 'BENCH-CHILD-SETTLING';
+/** The control line that lets a 'many' child go on after its baseline. */
+export const CONTINUE_COMMAND = 'continue';
 
 const target = z.object({ baseUrl: z.url(), endpointId: z.string().min(1), apiKey: z.string().min(1) });
 
@@ -22,8 +26,9 @@ export const childJob = z.discriminatedUnion('mode', [
   /** One long narration streamed to a WAV file, for peak RSS. */
   z.object({ mode: z.literal('long'), target, maxConcurrentJobs: z.number().int().positive(), text: z.string(), outPath: z.string() }),
   /**
-   * Many short narrations in one process, memory sampled after every `sampleEvery` (after a forced GC), and once
-   * more after `settleMs` of idleness (0 = not).
+   * Many short narrations in one process, memory sampled after every `sampleEvery` (after a forced GC). With
+   * `settleMs` > 0: after the first `warmUp` narrations the child idles `settleMs`, takes a baseline sample, prints
+   * SETTLING_MARKER first and waits for a `continue` line; after the rest it idles again and takes a last sample.
    */
   z.object({
     mode: z.literal('many'),
@@ -32,6 +37,7 @@ export const childJob = z.discriminatedUnion('mode', [
     texts: z.array(z.string()),
     sampleEvery: z.number().int().positive(),
     concurrency: z.number().int().positive(),
+    warmUp: z.number().int().nonnegative(),
     settleMs: z.number().int().nonnegative(),
   }),
   /** All `texts` narrated at once through one engine. */
@@ -76,7 +82,14 @@ export const memorySample = z.object({
 });
 export type MemorySample = z.infer<typeof memorySample>;
 
-export const manyResult = z.object({ samples: z.array(memorySample), settled: memorySample.optional(), errors: z.number().int(), gcExposed: z.boolean() });
+export const manyResult = z.object({
+  samples: z.array(memorySample),
+  /** Idle-settled samples after the warm-up and at the end (absent when settleMs is 0). */
+  baseline: memorySample.optional(),
+  settled: memorySample.optional(),
+  errors: z.number().int(),
+  gcExposed: z.boolean(),
+});
 export type ManyChildResult = z.infer<typeof manyResult>;
 
 export const scaleResult = z.object({

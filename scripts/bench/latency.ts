@@ -24,7 +24,9 @@
  *   plays nothing before, so its first audio is its total);
  * - ideal makespan = list scheduling of the recorded `jobMs` in submission order on min(workers,
  *   MAX_CONCURRENT_JOBS); schedule efficiency = total / ideal (1 is perfect; the emulator's 10 ms dispatch delay
- *   per job and every HTTP round trip count against the client).
+ *   per job and every HTTP round trip count against the client). The excess, total − ideal, is lost at job
+ *   hand-overs and does not shrink with the time scale, so the efficiency at real job times is also estimated as
+ *   1 + excess / (ideal ÷ timeScale); `--time-scale 1` measures it directly.
  */
 import { prepareText } from '../../src/services/text/index.js';
 import type { RunPodEmulator, RunPodJobRecord } from '../../test/support/runpodEmulator.js';
@@ -34,7 +36,7 @@ import { naiveNarrate } from './naive.js';
 import { consume, createBenchEngine, PrecomputedVoice, startEmulator, targetOf } from './rig.js';
 import type { BenchSettings } from './settings.js';
 import { listScheduleMakespan, spread, type Spread } from './stats.js';
-import { VIETNAMESE_STORY, WARM_UP_TEXT } from './texts.js';
+import { storyChunks, textOf, VIETNAMESE_STORY, WARM_UP_TEXT } from './texts.js';
 
 export const PLACEMENTS = ['same-process', 'separate-process'] as const;
 export type Placement = (typeof PLACEMENTS)[number];
@@ -93,6 +95,10 @@ export interface PlacementResults {
     readonly totalMs: Spread;
     readonly idealMs: Spread;
     readonly efficiency: Spread;
+    /** total − ideal: the time lost at job hand-overs, which does not shrink with the time scale. */
+    readonly excessMs: Spread;
+    /** 1 + excess / (ideal ÷ timeScale): the efficiency the same excess would give at real job times. */
+    readonly efficiencyAtRealJobTimes: Spread;
   };
   readonly naive: readonly NaiveSummary[];
 }
@@ -105,7 +111,10 @@ export interface LatencyResults {
   readonly placements: Readonly<Record<Placement, PlacementResults>>;
 }
 
-const TEXT = VIETNAMESE_STORY;
+/** The story, or its first `latencyChunks` chunks. */
+function latencyText(settings: BenchSettings): string {
+  return settings.latencyChunks > 0 ? textOf(storyChunks(0).slice(0, settings.latencyChunks)) : VIETNAMESE_STORY;
+}
 
 /** The measured narration's jobs (the warm-up's left out), after checking each chunk ran exactly once and completed. */
 function jobsOf(emulator: RunPodEmulator, chunkTexts: ReadonlySet<string>): RunPodJobRecord[] {
@@ -133,10 +142,10 @@ interface Observed {
   readonly audioSec: number;
 }
 
-async function observeOurs(emulator: RunPodEmulator, settings: BenchSettings, placement: Placement): Promise<Observed> {
+async function observeOurs(emulator: RunPodEmulator, settings: BenchSettings, placement: Placement, text: string): Promise<Observed> {
   if (placement === 'separate-process') {
     const r = await runChild(
-      { mode: 'ours', target: targetOf(emulator), maxConcurrentJobs: settings.maxConcurrentJobs, text: TEXT, warmUpText: WARM_UP_TEXT },
+      { mode: 'ours', target: targetOf(emulator), maxConcurrentJobs: settings.maxConcurrentJobs, text, warmUpText: WARM_UP_TEXT },
       oursResult,
     );
     return { ...r, t0: r.t0Epoch - performance.timeOrigin, firstAt: r.firstEpoch - performance.timeOrigin };
@@ -145,7 +154,7 @@ async function observeOurs(emulator: RunPodEmulator, settings: BenchSettings, pl
   try {
     await consume(engine.orchestrator.narrate({ text: WARM_UP_TEXT }));
     const t0 = performance.now();
-    const done = await consume(engine.orchestrator.narrate({ text: TEXT }));
+    const done = await consume(engine.orchestrator.narrate({ text }));
     return {
       t0,
       firstAt: done.firstAt,
@@ -160,11 +169,11 @@ async function observeOurs(emulator: RunPodEmulator, settings: BenchSettings, pl
   }
 }
 
-async function runOurs(settings: BenchSettings, seed: number, voice: PrecomputedVoice, placement: Placement): Promise<OursRun> {
+async function runOurs(settings: BenchSettings, seed: number, voice: PrecomputedVoice, placement: Placement, text: string): Promise<OursRun> {
   const emulator = await startEmulator(settings, { workers: settings.workers, seed, voice });
   try {
-    const o = await observeOurs(emulator, settings, placement);
-    const chunks = prepareText(TEXT).chunks;
+    const o = await observeOurs(emulator, settings, placement, text);
+    const chunks = prepareText(text).chunks;
     const jobs = jobsOf(emulator, new Set(chunks.map((c) => c.text)));
     const first = jobs.find((j) => j.input['text'] === chunks[0]!.text)!;
     const finishedAt = first.finishedAt!;
@@ -189,7 +198,7 @@ async function runOurs(settings: BenchSettings, seed: number, voice: Precomputed
   }
 }
 
-async function runNaive(settings: BenchSettings, seed: number, pollMs: number, voice: PrecomputedVoice, placement: Placement): Promise<NaiveRun> {
+async function runNaive(settings: BenchSettings, seed: number, pollMs: number, voice: PrecomputedVoice, placement: Placement, text: string): Promise<NaiveRun> {
   const emulator = await startEmulator(settings, { workers: settings.workers, seed, voice });
   const target = targetOf(emulator);
   const concurrency = settings.maxConcurrentJobs;
@@ -197,17 +206,17 @@ async function runNaive(settings: BenchSettings, seed: number, pollMs: number, v
     let totalMs: number;
     let statusRequests: number;
     if (placement === 'separate-process') {
-      const r = await runChild({ mode: 'naive', target, concurrency, pollMs, text: TEXT, warmUpText: WARM_UP_TEXT }, naiveResult);
+      const r = await runChild({ mode: 'naive', target, concurrency, pollMs, text, warmUpText: WARM_UP_TEXT }, naiveResult);
       totalMs = r.totalMs;
       statusRequests = r.polls;
     } else {
       await naiveNarrate({ target, chunks: prepareText(WARM_UP_TEXT).chunks, concurrency, pollMs });
       const t0 = performance.now();
-      const result = await naiveNarrate({ target, chunks: prepareText(TEXT).chunks, concurrency, pollMs });
+      const result = await naiveNarrate({ target, chunks: prepareText(text).chunks, concurrency, pollMs });
       totalMs = performance.now() - t0;
       statusRequests = result.polls;
     }
-    const chunks = prepareText(TEXT).chunks;
+    const chunks = prepareText(text).chunks;
     const ideal = idealMs(jobsOf(emulator, new Set(chunks.map((c) => c.text))), Math.min(settings.workers, concurrency));
     return { pollMs, totalMs, idealMs: ideal, efficiency: totalMs / ideal, statusRequests };
   } finally {
@@ -215,7 +224,7 @@ async function runNaive(settings: BenchSettings, seed: number, pollMs: number, v
   }
 }
 
-function summarize(runs: readonly LatencyRun[], pollsMs: readonly number[], chunks: number): PlacementResults {
+function summarize(runs: readonly LatencyRun[], pollsMs: readonly number[], chunks: number, timeScale: number): PlacementResults {
   const of = (f: (o: OursRun) => number): Spread => spread(runs.map((r) => f(r.ours)));
   return {
     runs,
@@ -228,6 +237,8 @@ function summarize(runs: readonly LatencyRun[], pollsMs: readonly number[], chun
       totalMs: of((o) => o.totalMs),
       idealMs: of((o) => o.idealMs),
       efficiency: of((o) => o.efficiency),
+      excessMs: of((o) => o.totalMs - o.idealMs),
+      efficiencyAtRealJobTimes: of((o) => 1 + (o.totalMs - o.idealMs) / (o.idealMs / timeScale)),
     },
     naive: pollsMs.map((pollMs, k) => ({
       pollMs,
@@ -241,25 +252,26 @@ function summarize(runs: readonly LatencyRun[], pollsMs: readonly number[], chun
 }
 
 export async function runLatency(settings: BenchSettings, progress: (line: string) => void): Promise<LatencyResults> {
-  const chunks = prepareText(TEXT).chunks.length;
+  const text = latencyText(settings);
+  const chunks = prepareText(text).chunks.length;
   const pollsMs = settings.naivePollSec.map((s) => Math.round(s * 1000 * settings.timeScale));
-  const voice = new PrecomputedVoice().prepare([TEXT, WARM_UP_TEXT]);
+  const voice = new PrecomputedVoice().prepare([text, WARM_UP_TEXT]);
   const placements = {} as Record<Placement, PlacementResults>;
   for (const placement of PLACEMENTS) {
     const runs: LatencyRun[] = [];
     for (let r = 0; r < settings.runs; r++) {
       const seed = r + 1;
-      const ours = await runOurs(settings, seed, voice, placement);
+      const ours = await runOurs(settings, seed, voice, placement, text);
       const naive: NaiveRun[] = [];
-      for (const pollMs of pollsMs) naive.push(await runNaive(settings, seed, pollMs, voice, placement));
+      for (const pollMs of pollsMs) naive.push(await runNaive(settings, seed, pollMs, voice, placement, text));
       runs.push({ seed, ours, naive });
       progress(
         `latency (${placement}) run ${r + 1}/${settings.runs}: first audio ${ours.firstAudioMs.toFixed(0)} ms (overhead ${ours.firstOverheadMs.toFixed(1)} ms), ` +
           `total ${ours.totalMs.toFixed(0)} ms (ideal ${ours.idealMs.toFixed(0)}), naive ${naive.map((n) => n.totalMs.toFixed(0)).join(' / ')} ms`,
       );
     }
-    placements[placement] = summarize(runs, pollsMs, chunks);
+    placements[placement] = summarize(runs, pollsMs, chunks, settings.timeScale);
   }
   if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
-  return { chars: TEXT.length, chunks, workers: settings.workers, maxConcurrentJobs: settings.maxConcurrentJobs, placements };
+  return { chars: text.length, chunks, workers: settings.workers, maxConcurrentJobs: settings.maxConcurrentJobs, placements };
 }

@@ -1,11 +1,13 @@
 /**
  * Runs the selected sections of the bench in a fixed order and gathers one BenchResults. The audio path goes first
- * (pure CPU, least disturbed by what came before); the sections that start child processes go last.
+ * (pure CPU, least disturbed by what came before). The short-narrations memory child has two idle spells of
+ * `settleSec`, which overlap the latency section and the fairness, scale and long-narration sections; it narrates
+ * only while nothing else is being measured. The long narration goes last.
  */
 import { runAudioPath } from './audioPath.js';
 import { runFairness } from './fairness.js';
 import { runLatency } from './latency.js';
-import { runMemory } from './memory.js';
+import { runLongMemory, startManyMemory } from './memory.js';
 import { machine, summaryRows, type BenchResults } from './report.js';
 import { runScale } from './scale.js';
 import type { BenchSettings } from './settings.js';
@@ -16,10 +18,13 @@ export async function runBench(settings: BenchSettings, progress: (line: string)
   const on = (section: BenchSettings['sections'][number]): boolean => settings.sections.includes(section);
   const audio = on('audio') ? runAudioPath(settings) : undefined;
   if (audio) progress(`audio path: ${audio.pipeline.xRealtime.toFixed(0)}× realtime`);
+  // The short-narrations memory child idles twice for settleSec; the other sections run meanwhile.
+  const many = on('memory') ? await startManyMemory(settings, progress) : undefined;
   const latency = on('latency') ? await runLatency(settings, progress) : undefined;
+  await many?.resume();
   const fairness = on('fairness') ? await runFairness(settings, progress) : undefined;
   const scale = on('scale') ? await runScale(settings, progress) : undefined;
-  const memory = on('memory') ? await runMemory(settings, progress) : undefined;
+  const memory = many ? { long: await runLongMemory(settings, progress), many: await many.result } : undefined;
   const partial = {
     date,
     machine: machine(),

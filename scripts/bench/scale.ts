@@ -38,7 +38,7 @@ export interface ScaleResults {
 }
 
 export async function runScale(settings: BenchSettings, progress: (line: string) => void): Promise<ScaleResults> {
-  const texts = shortTexts(settings.scaleNarrations, (i) => 1 + (i % 3), 1);
+  const texts = shortTexts(settings.scaleNarrations, (i) => 1 + (i % 2), 1);
   const chunkTexts = new Set(texts.flatMap((t) => prepareText(t).chunks.map((c) => c.text)));
   const voice = new PrecomputedVoice().prepare([...texts, WARM_UP_TEXT]);
   const workers = settings.scaleWorkers;

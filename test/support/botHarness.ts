@@ -4,9 +4,9 @@
  * emulator. A child process rather than an in-process client because that is how the bot runs in production —
  * its exit code, its shutdown within 10 s and its logs are part of what the tests check.
  *
- * The child gets an isolated configuration: every setting the bot reads is set here (unset ones as empty strings,
- * which the config treats as "not set"), so a developer's shell or `.env` cannot leak in; the working directory is
- * a fresh temporary folder (no `.env` there) that also holds the audio cache.
+ * The child gets an isolated configuration: every setting the bot reads is removed from the inherited environment
+ * and only the test's are set, so a developer's shell or `.env` cannot leak in; the working directory is a fresh
+ * temporary folder (no `.env` there) that also holds the audio cache.
  *
  * Also here: the few world-building and waiting helpers every e2e file needs (a guild with a text and a voice
  * channel and some users; a bounded poll for state the fake does not observe, such as the emulator's jobs).
@@ -24,7 +24,7 @@ import type { RunPodEmulator } from './runpodEmulator.js';
 const ENTRY = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
 const TSX = import.meta.resolve('tsx');
 
-/** Every variable src/services/config.ts reads: the ones a test does not set are passed empty ("not set"). */
+/** Every variable src/services/config.ts reads: removed from the inherited environment, so only the test's apply. */
 const CONFIG_VARS = [
   'RUNPOD_API_KEY',
   'RUNPOD_ENDPOINT_ID',
@@ -194,7 +194,9 @@ export class BotProcess {
 export async function startBot(opts: StartBotOptions): Promise<BotProcess> {
   const { fake } = opts;
   const cwd = await mkdtemp(join(tmpdir(), 'narrator-e2e-'));
-  const env: Record<string, string> = Object.fromEntries(CONFIG_VARS.map((name) => [name, '']));
+  // The parent's environment minus every bot setting (so none leaks in from a developer's shell), plus ours.
+  const env = fake.childEnv();
+  for (const name of CONFIG_VARS) delete env[name];
   Object.assign(env, {
     DISCORD_TOKEN: fake.token,
     DISCORD_API_BASE_URL: fake.restUrl,
@@ -210,11 +212,7 @@ export async function startBot(opts: StartBotOptions): Promise<BotProcess> {
     });
   }
   Object.assign(env, opts.env);
-  const child = spawn(process.execPath, ['--import', TSX, ENTRY], {
-    cwd,
-    env: fake.childEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(process.execPath, ['--import', TSX, ENTRY], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const bot = new BotProcess(child, cwd);
   const timeoutMs = opts.readyTimeoutMs ?? 60_000;
   const started = performance.now();

@@ -12,6 +12,10 @@
  * lag within a small range (the Opus codec and frame alignment shift the heard audio by a few ms). An envelope
  * carries the syllables, the pauses between sentences and the chunk boundaries — what a listener would notice
  * missing, repeated or reordered — while staying blind to what lossy Opus changes in the waveform.
+ *
+ * Which narration was playing when: the fake voice speaks every chunk at its own pitch (from a hash of the chunk's
+ * text, `fakePitchHz`), so the pitch of successive 200 ms blocks of what was heard names the chunks in the order
+ * a listener heard them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +23,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/services/config.js';
 import { createEngine } from '../../src/services/engine.js';
 import type { MonoAudio } from '../../src/services/audio/types.js';
+import { dominantFrequency, rms } from './fakeDiscord/index.js';
 import { startRunPodEmulator } from './runpodEmulator.js';
 
 export interface ExpectedNarrationOptions {
@@ -136,4 +141,32 @@ export function envelopeMatch(heard: MonoAudio, expected: MonoAudio, maxLagMs = 
 /** Seconds of audio. */
 export function seconds(audio: MonoAudio): number {
   return audio.samples.length / audio.sampleRate;
+}
+
+/**
+ * The chunks heard, in order: each audible `blockMs` block is labelled with the pitch in `pitches` (label → Hz)
+ * within `toleranceHz` of its dominant frequency; runs shorter than `minBlocks` (blocks straddling two chunks) are
+ * dropped and repeats collapsed. E.g. `['A1', 'A2', 'B1']`.
+ */
+export function heardSequence(audio: MonoAudio, pitches: Readonly<Record<string, number>>, blockMs = 200, toleranceHz = 4, minBlocks = 2): string[] {
+  const size = Math.round((audio.sampleRate * blockMs) / 1000);
+  const labels: (string | undefined)[] = [];
+  for (let at = 0; at + size <= audio.samples.length; at += size) {
+    const block = audio.samples.subarray(at, at + size);
+    if (rms(block) < 0.01) {
+      labels.push(undefined);
+      continue;
+    }
+    const hz = dominantFrequency(block, audio.sampleRate);
+    labels.push(Object.entries(pitches).find(([, p]) => Math.abs(p - hz) <= toleranceHz)?.[0]);
+  }
+  const sequence: string[] = [];
+  for (let i = 0; i < labels.length; ) {
+    let j = i;
+    while (j < labels.length && labels[j] === labels[i]) j++;
+    const label = labels[i];
+    if (label !== undefined && j - i >= minBlocks && sequence.at(-1) !== label) sequence.push(label);
+    i = j;
+  }
+  return sequence;
 }
