@@ -155,6 +155,7 @@ const en = {
 
   // --- errors ---
   errVoiceUnknown: (p: { voices: string }) => `Unknown voice. Choose one of: ${p.voices}.`,
+  errVoiceNotInstalled: () => 'That voice is allowed here but not installed on the speech worker. Pick another one (/voices) or ask an admin.',
   errSpeed: (p: { min: number; max: number }) => `The speed must be between ${p.min} and ${p.max}.`,
   errTextTooLong: () => 'The text is too long. Split it into smaller parts.',
   errNothingSpeakable: () => 'There is nothing to read aloud: the text is empty after removing links, emoji and formatting.',
@@ -248,6 +249,7 @@ const vi: Texts = {
   voicesWorkerUnreachable: () => '(Không hỏi được máy chủ giọng nói về các giọng đã cài.)',
 
   errVoiceUnknown: (p) => `Không có giọng này. Hãy chọn một trong: ${p.voices}.`,
+  errVoiceNotInstalled: () => 'Giọng này được phép dùng nhưng chưa được cài trên máy chủ đọc. Hãy chọn giọng khác (/voices) hoặc báo quản trị viên.',
   errSpeed: (p) => `Tốc độ phải trong khoảng ${p.min} đến ${p.max}.`,
   errTextTooLong: () => 'Văn bản quá dài. Hãy chia thành nhiều phần nhỏ hơn.',
   errNothingSpeakable: () => 'Không có gì để đọc: văn bản trống sau khi bỏ liên kết, emoji và định dạng.',
@@ -329,6 +331,8 @@ export function codeText(lang: Lang, code: string, ctx: ErrorContext = {}): stri
   switch (code) {
     case 'voice_unknown':
       return t.errVoiceUnknown({ voices: ctx.voices?.length ? ctx.voices.join(', ') : '/voices' });
+    case 'voice_not_installed':
+      return t.errVoiceNotInstalled();
     case 'speed_out_of_range':
     case 'speed_invalid':
     case 'bad_speed':

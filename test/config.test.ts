@@ -56,3 +56,13 @@ test('a secret never appears in a configuration error', () => {
   assert.ok(!err.message.includes(KEY), err.message);
   assert.ok(!String(err.stack).includes(KEY));
 });
+
+test('a variable set to nothing means unset (docker-compose and .env leave them empty)', () => {
+  const c = loadConfig({ MAX_CONCURRENT_JOBS: '', DEFAULT_SPEED: ' ', RUNPOD_BASE_URL: '', TTS_BACKEND: '', TTS_VOICES: '', DISCORD_API_BASE_URL: '' });
+  assert.equal(c.maxConcurrentJobs, 6);
+  assert.equal(c.defaultSpeed, 0.9);
+  assert.equal(c.runpod.baseUrl, 'https://api.runpod.ai/v2');
+  assert.equal(c.backend, 'local');
+  assert.deepEqual(c.voices, ['narrator']);
+  assert.equal(c.discord.apiBaseUrl, 'https://discord.com/api');
+});

@@ -65,7 +65,7 @@ test('503 busy (another client holds the worker) is retried until the worker is 
 test('an unknown voice on the worker is a user error naming the voice, not retried', async () => {
   const { emu, backend } = await setup({ voices: ['narrator'] });
   const err = await failure(synth(backend, { voice: 'female' }));
-  assert.equal(err.code, 'voice_unknown');
+  assert.equal(err.code, 'voice_not_installed');
   assert.match(err.message, /"female"/);
   assert.equal(emu.requests.count('tts'), 1);
 });

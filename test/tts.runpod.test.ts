@@ -136,7 +136,7 @@ test('a failed inference is retried once, then reported; busy is retried several
 
 test('permanent errors stop at once with a clear message: unknown voice, bad request, worker timeout, unknown error', async () => {
   const cases = [
-    [{ kind: 'error', error: 'Flask API error: {"error":"ref_not_found"}', extra: { status_code: 404 } }, 'voice_unknown', /voice "narrator" is not installed/],
+    [{ kind: 'error', error: 'Flask API error: {"error":"ref_not_found"}', extra: { status_code: 404 } }, 'voice_not_installed', /voice "narrator" is not installed/],
     [{ kind: 'error', error: "Missing 'text' in input" }, 'bad_request', /rejected/],
     [{ kind: 'seed-error', error: 'timeout', message: 'Processing timeout' }, 'worker_timeout', /too long/],
     [{ kind: 'error', error: 'Something odd happened' }, 'worker_error', /reported an error/],
@@ -215,12 +215,16 @@ test('a job that outlives its ttl in the queue (no workers) is reported as expir
   assert.equal(emu.jobs[0]!.deleted, true);
 });
 
-test('a job waiting on a cold endpoint reports why: workers warming up', async () => {
-  const { rp } = await setup({ coldStartMs: 500, workers: 1 }, { queueNoticeMs: 100, longPollMs: 150 });
+test('a job waiting on a cold endpoint reports why, while it waits: workers warming up', async () => {
+  // The production long-poll (15 s) must not delay the notice: it comes while the worker is still booting.
+  const { rp } = await setup({ coldStartMs: 2_500, workers: 1 }, { queueNoticeMs: 200, longPollMs: 15_000 });
   const events: BackendEvent[] = [];
   await synth(rp, { events });
-  const waiting = events.find((e) => e.type === 'waiting');
-  assert.ok(waiting && waiting.type === 'waiting' && waiting.reason === 'cold_start', JSON.stringify(events));
+  const waiting = events.findIndex((e) => e.type === 'waiting');
+  const started = events.findIndex((e) => e.type === 'started');
+  const event = events[waiting];
+  assert.ok(event && event.type === 'waiting' && event.reason === 'cold_start', JSON.stringify(events));
+  assert.ok(started === -1 || waiting < started, 'told before the job started');
 });
 
 test('no workers at all is told apart from a cold start', async () => {

@@ -6,7 +6,7 @@ const cases: Array<[unknown, unknown, string, string]> = [
   // [error, output, kind, code] — the deployed handler's sentences
   ["Missing 'text' in input", { status: 'failed' }, 'permanent', 'bad_request'],
   ['Flask API is processing another job', { status: 'failed' }, 'transient', 'worker_busy'],
-  ['Flask API error: {"error":"ref_not_found"}', { status: 'failed', status_code: 404 }, 'user', 'voice_unknown'],
+  ['Flask API error: {"error":"ref_not_found"}', { status: 'failed', status_code: 404 }, 'user', 'voice_not_installed'],
   ['Flask API error: {"error":"invalid_speed"}', { status_code: 400 }, 'user', 'speed_invalid'],
   ['Flask API error: {"error":"busy"}', { status_code: 503 }, 'transient', 'worker_busy'],
   ['Flask API error: {"error":"inference_failed"}', { status_code: 500 }, 'transient', 'inference_failed'],
@@ -16,7 +16,7 @@ const cases: Array<[unknown, unknown, string, string]> = [
   ['something nobody expected', undefined, 'permanent', 'worker_error'],
   // the seed's codes
   ['Server busy', { message: 'try later' }, 'transient', 'worker_busy'],
-  ['flask_api_error', { message: 'ref_not_found: sample/x.wav' }, 'user', 'voice_unknown'],
+  ['flask_api_error', { message: 'ref_not_found: sample/x.wav' }, 'user', 'voice_not_installed'],
   ['flask_api_error', { message: 'weird' }, 'permanent', 'worker_error'],
   ['tts_failed', { message: 'x' }, 'transient', 'tts_failed'],
   ['timeout', { message: 'x' }, 'permanent', 'worker_timeout'],

@@ -16,64 +16,43 @@ export const SPEED_MAX = 2.0;
 
 const SECRET_VARS = new Set(['RUNPOD_API_KEY', 'DISCORD_TOKEN']);
 
-const emptyAsUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const optionalString = z.preprocess(emptyAsUndefined, z.string().trim().optional());
-const url = z.preprocess(
-  emptyAsUndefined,
-  z
-    .string()
-    .trim()
-    .refine((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL')
-    .transform((s) => s.replace(/\/+$/, '')),
-);
+const optionalString = z.string().trim().optional();
+const url = z
+  .string()
+  .trim()
+  .refine((s) => /^https?:\/\/[^\s]+$/.test(s) && URL.canParse(s), 'must be an http(s) URL')
+  .transform((s) => s.replace(/\/+$/, ''));
 const int = (min: number, max: number) =>
-  z.preprocess(
-    emptyAsUndefined,
-    z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
-  );
+  z.coerce.number({ error: 'must be a whole number' }).int('must be a whole number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
 const num = (min: number, max: number) =>
-  z.preprocess(
-    emptyAsUndefined,
-    z.coerce.number({ error: 'must be a number' }).min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`),
-  );
+  z.coerce.number({ error: 'must be a number' }).min(min, `must be between ${min} and ${max}`).max(max, `must be between ${min} and ${max}`);
 
 const schema = z
   .object({
     RUNPOD_API_KEY: optionalString,
-    RUNPOD_ENDPOINT_ID: z.preprocess(
-      emptyAsUndefined,
-      z.string().trim().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a RunPod endpoint id (letters, digits, - and _)').optional(),
-    ),
+    RUNPOD_ENDPOINT_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a RunPod endpoint id (letters, digits, - and _)').optional(),
     RUNPOD_BASE_URL: url.default('https://api.runpod.ai/v2'),
     F5_TTS_API_URL: url.optional(),
-    TTS_BACKEND: z.preprocess(emptyAsUndefined, z.enum(BACKENDS).optional()),
+    TTS_BACKEND: z.enum(BACKENDS).optional(),
     MAX_CONCURRENT_JOBS: int(1, 64).default(6),
-    REF_NAME_TEMPLATE: z.preprocess(
-      emptyAsUndefined,
-      z.string().includes('{voice}', { message: 'must contain {voice}' }).default('sample/{voice}.wav'),
-    ),
-    TTS_VOICES: z.preprocess(
-      emptyAsUndefined,
-      z
-        .string()
-        .default('narrator')
-        .transform((s) => [...new Set(s.split(',').map((v) => v.trim()).filter(Boolean))])
-        .pipe(
-          z
-            .array(z.string().regex(VOICE_NAME, 'voice names may only use letters, digits, _ . - (no "..")'))
-            .min(1, 'must list at least one voice'),
-        ),
-    ),
+    REF_NAME_TEMPLATE: z.string().includes('{voice}', { message: 'must contain {voice}' }).default('sample/{voice}.wav'),
+    TTS_VOICES: z
+      .string()
+      .default('narrator')
+      .transform((s) => [...new Set(s.split(',').map((v) => v.trim()).filter(Boolean))])
+      .pipe(
+        z.array(z.string().regex(VOICE_NAME, 'voice names may only use letters, digits, _ . - (no "..")')).min(1, 'must list at least one voice'),
+      ),
     DEFAULT_VOICE: optionalString,
     DEFAULT_SPEED: num(SPEED_MIN, SPEED_MAX).default(0.9),
-    CACHE_DIR: z.preprocess(emptyAsUndefined, z.string().default('.cache/narrator')),
+    CACHE_DIR: z.string().default('.cache/narrator'),
     CACHE_MAX_MB: int(0, 1_000_000).default(512),
     JOB_TIMEOUT_SEC: int(10, 3600).default(300),
     NARRATION_TIMEOUT_SEC: int(10, 7200).default(1800),
-    LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     DISCORD_TOKEN: optionalString,
-    DISCORD_CLIENT_ID: z.preprocess(emptyAsUndefined, z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional()),
-    DISCORD_GUILD_ID: z.preprocess(emptyAsUndefined, z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional()),
+    DISCORD_CLIENT_ID: z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional(),
+    DISCORD_GUILD_ID: z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional(),
     DISCORD_API_BASE_URL: url.default('https://discord.com/api'),
     VOICE_IDLE_LEAVE_SEC: int(0, 86_400).default(300),
     MAX_QUEUE_PER_GUILD: int(1, 100).default(10),
@@ -122,7 +101,9 @@ export interface Config {
  * Throws NarratorError('config') listing every bad variable; never includes a secret's value.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
+  // A variable set to nothing (`MAX_CONCURRENT_JOBS=` in .env, an unset `${VAR}` in docker-compose) means "unset".
+  const given = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = schema.safeParse(given);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'config');

@@ -126,7 +126,7 @@ export class FlaskBackend implements TtsBackend {
     const detail = res.text.slice(0, 500);
     if (res.status === 503) return new NarratorError('transient', 'worker_busy', 'The TTS worker is busy with another job.', detail);
     if (res.status === 404 && code === 'ref_not_found') {
-      return new NarratorError('user', 'voice_unknown', `The voice "${voice}" is not installed on the worker.`, detail);
+      return new NarratorError('user', 'voice_not_installed', `The voice "${voice}" is not installed on the worker.`, detail);
     }
     if (res.status === 400 && code === 'invalid_speed') return new NarratorError('user', 'speed_invalid', 'The worker rejected the speed.', detail);
     if (res.status === 500) return new NarratorError('transient', 'inference_failed', 'The TTS model failed on this sentence.', detail);

@@ -146,7 +146,9 @@ export class RunPodBackend implements TtsBackend {
     let nextHealthCheck = queuedAt + (this.opts.queueNoticeMs ?? 8_000);
     for (;;) {
       const askedAt = performance.now();
-      const job = await this.fetchStatus(id, signal, pollDelay);
+      // While queued, a long-poll must not outlast the moment to ask /health why (users wait for that notice).
+      const untilNotice = nextHealthCheck - askedAt;
+      const job = await this.fetchStatus(id, signal, pollDelay, started ? undefined : Math.max(1_000, untilNotice));
       pollDelay = Math.min(this.opts.pollMaxMs ?? 2_000, pollDelay * 1.5);
       switch (job.status) {
         case 'COMPLETED':
@@ -175,10 +177,10 @@ export class RunPodBackend implements TtsBackend {
   }
 
   /** One status read: long-poll when the route exists, else a paced `/status` poll. */
-  private async fetchStatus(id: string, signal: AbortSignal, pollDelay: number): Promise<Job> {
+  private async fetchStatus(id: string, signal: AbortSignal, pollDelay: number, maxWaitMs?: number): Promise<Job> {
     const path = `/status/${encodeURIComponent(id)}`;
     if (this.statusSync !== false) {
-      const wait = this.opts.longPollMs ?? 15_000;
+      const wait = Math.round(Math.min(this.opts.longPollMs ?? 15_000, maxWaitMs ?? Infinity));
       const res = await this.call('GET', `/status-sync/${encodeURIComponent(id)}?wait=${wait}`, {
         signal,
         timeoutMs: wait + (this.opts.requestTimeoutMs ?? 15_000),

@@ -55,7 +55,7 @@ export function classifyWorkerError(error: unknown, output?: unknown, voice?: st
   if (lower.startsWith('flask api error') || lower === 'flask_api_error') {
     const body = `${text} ${outputMessage}`.toLowerCase();
     if (body.includes('ref_not_found')) {
-      return new NarratorError('user', 'voice_unknown', voice ? `The voice "${voice}" is not installed on the worker.` : 'The voice is not installed on the worker.', detail);
+      return new NarratorError('user', 'voice_not_installed', voice ? `The voice "${voice}" is not installed on the worker.` : 'The voice is not installed on the worker.', detail);
     }
     if (body.includes('invalid_speed')) {
       return new NarratorError('user', 'speed_invalid', 'The worker rejected the speed.', detail);
