@@ -7,7 +7,7 @@
  *   npm run bench -- [--quick] [--runs N] [--time-scale F] [--workers N] [--max-jobs N]
  *                    [--only latency,audio,memory,fairness,scale] [--out FILE]
  *
- *   --quick         smaller sizes and 2 runs (about 1½ minutes instead of about 5)
+ *   --quick         2 runs and fewer narrations (about 2–3 minutes instead of about 5)
  *   --runs N        repetitions for the latency and fairness figures (default 5; medians are reported)
  *   --time-scale F  job times (and the naive client's poll intervals) = real worker × F, 0 < F ≤ 1 (default 0.2)
  *   --workers N     warm workers of the emulated endpoint (default: MAX_CONCURRENT_JOBS)

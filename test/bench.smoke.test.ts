@@ -43,7 +43,8 @@ test('a tiny bench runs every section and reports all seven figures', { timeout:
     // Segment 0 comes before the last one, and the job floor is part of the first audio.
     assert.ok(ours.firstAudioMs > 0 && ours.firstAudioMs <= ours.totalMs, placement);
     assert.ok(ours.firstFloorMs > 0 && ours.idealMs > 0 && ours.audioSec > 20, placement);
-    // The naive client waited by polling /status at least once per chunk.
+    // The engine waited on each job with one long-poll (production defaults); the naive client polled /status.
+    assert.equal(ours.statusRequestsPerJob, 1, placement);
     assert.ok(p.naive[0]!.statusRequestsPerChunk >= 1, placement);
   }
   assert.equal(latency.chunks, 6);

@@ -47,7 +47,9 @@ export async function runFairness(settings: BenchSettings, progress: (line: stri
   const slots = Math.min(settings.workers, settings.maxConcurrentJobs);
   const meanJobMs = scaledJobMs(settings, [...shortChunks].reduce((s, t) => s + t.length, 0) / shortChunks.size);
 
-  const withEngine = async <T>(seed: number, body: (emulator: RunPodEmulator, narrate: (text: string, onReady?: () => void) => Narration) => Promise<T>): Promise<T> => {
+  type Narrate = (text: string, onReady?: () => void) => Narration;
+  /** A fresh emulator and engine (warmed up) for one measurement. */
+  const withEngine = async <T>(seed: number, body: (emulator: RunPodEmulator, narrate: Narrate) => Promise<T>): Promise<T> => {
     const emulator = await startEmulator(settings, { workers: settings.workers, seed, voice });
     const engine = createBenchEngine(targetOf(emulator), settings.maxConcurrentJobs);
     try {
@@ -86,7 +88,9 @@ export async function runFairness(settings: BenchSettings, progress: (line: stri
       long.cancel();
       await longDone;
       const shortJobs = emulator.jobs.filter((j) => shortChunks.has(String(j.input['text'])));
-      const longMeanwhile = emulator.jobs.filter((j) => !shortChunks.has(String(j.input['text'])) && j.startedAt !== undefined && j.startedAt >= t0 && j.startedAt <= t1);
+      const longMeanwhile = emulator.jobs.filter(
+        (j) => !shortChunks.has(String(j.input['text'])) && j.startedAt !== undefined && j.startedAt >= t0 && j.startedAt <= t1,
+      );
       return { ms: t1 - t0, waits: shortJobs.map((j) => j.submittedAt - t0), longMeanwhile: longMeanwhile.length };
     });
     runs.push({
@@ -98,7 +102,10 @@ export async function runFairness(settings: BenchSettings, progress: (line: stri
       shortSlotWaitMs: contended.waits,
       longJobsStartedMeanwhile: contended.longMeanwhile,
     });
-    progress(`fairness run ${r + 1}/${settings.runs}: alone ${aloneMs.toFixed(0)} ms, during the long request ${contended.ms.toFixed(0)} ms (×${(contended.ms / aloneMs).toFixed(2)}); slot waits ${contended.waits.map((w) => w.toFixed(0)).join(', ')} ms`);
+    progress(
+      `fairness run ${r + 1}/${settings.runs}: alone ${aloneMs.toFixed(0)} ms, during the long request ${contended.ms.toFixed(0)} ms ` +
+        `(×${(contended.ms / aloneMs).toFixed(2)}); slot waits ${contended.waits.map((w) => w.toFixed(0)).join(', ')} ms`,
+    );
   }
   if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
   return {

@@ -57,6 +57,8 @@ export interface OursRun {
   readonly summaryFirstAudioMs: number;
   readonly summaryTotalMs: number;
   readonly audioSec: number;
+  /** `/status-sync` + `/status` requests per job at the emulator (warm-up included). */
+  readonly statusRequestsPerJob: number;
 }
 
 export interface NaiveRun {
@@ -99,6 +101,7 @@ export interface PlacementResults {
     readonly excessMs: Spread;
     /** 1 + excess / (ideal ÷ timeScale): the efficiency the same excess would give at real job times. */
     readonly efficiencyAtRealJobTimes: Spread;
+    readonly statusRequestsPerJob: Spread;
   };
   readonly naive: readonly NaiveSummary[];
 }
@@ -192,6 +195,7 @@ async function runOurs(settings: BenchSettings, seed: number, voice: Precomputed
       summaryFirstAudioMs: o.summaryFirstAudioMs,
       summaryTotalMs: o.summaryTotalMs,
       audioSec: o.audioSec,
+      statusRequestsPerJob: (emulator.requests.count('status-sync') + emulator.requests.count('status')) / emulator.jobs.length,
     };
   } finally {
     await emulator.close();
@@ -239,6 +243,7 @@ function summarize(runs: readonly LatencyRun[], pollsMs: readonly number[], chun
       efficiency: of((o) => o.efficiency),
       excessMs: of((o) => o.totalMs - o.idealMs),
       efficiencyAtRealJobTimes: of((o) => 1 + (o.totalMs - o.idealMs) / (o.idealMs / timeScale)),
+      statusRequestsPerJob: of((o) => o.statusRequestsPerJob),
     },
     naive: pollsMs.map((pollMs, k) => ({
       pollMs,

@@ -10,8 +10,9 @@
  *   The slope while running includes memory that is only held for a while: each HTTP request's timeout timer
  *   (AbortSignal.timeout, up to 30 s for a long-poll) lives until it expires, so the heap rises for the first 30 s
  *   of any steady load and then levels off. What stays for good is the residual between two samples taken after
- *   `settleSec` idle, one after a warm-up batch and one at the end. Flat = residual heap under 1 KB per narration. These jobs use a fast latency model (20 ms +
- *   0.1 ms/char) and ~1 s clips: the figure is about what each narration leaves behind, not time or audio length.
+ *   `settleSec` idle, one after a warm-up batch and one at the end. Flat = residual heap under 1 KB per narration.
+ *   These jobs use a fast latency model (20 ms + 0.1 ms/char) and ~1 s clips: the figure is about what each
+ *   narration leaves behind, not time or audio length.
  */
 import { tmpdir } from 'node:os';
 import path from 'node:path';
