@@ -106,6 +106,26 @@ describe('FairScheduler', () => {
     assert.equal((await Promise.all(aDone)).length, 10);
   });
 
+  test('a newcomer gets the freed slots until it holds as many as the long request (fewest running first)', async () => {
+    const scheduler = new FairScheduler(4);
+    const started: string[] = [];
+    const a = gatedTasks('a', 12, started);
+    const b = gatedTasks('b', 3, started);
+    const aDone = a.gates.map((_, i) => scheduler.run('A', a.task(i)));
+    await flush();
+    assert.deepEqual(started, ['a0', 'a1', 'a2', 'a3']);
+    const bDone = b.gates.map((_, i) => scheduler.run('B', b.task(i)));
+    // A's tasks end one by one: B (0 running) takes the first freed slot, and the second (1 against A's 2), then
+    // they share equally. Plain round-robin would have given A every other slot: b0 a4 b1 a5.
+    for (let i = 0; i < 4; i++) {
+      a.gates[i]!.open();
+      await flush();
+    }
+    assert.deepEqual(started.slice(4), ['b0', 'b1', 'a4', 'a5']);
+    for (const g of [...a.gates, ...b.gates]) g.open();
+    await Promise.all([...aDone, ...bDone]);
+  });
+
   test('three requesters are served round-robin, each in its own FIFO order', async () => {
     const scheduler = new FairScheduler(2);
     const started: string[] = [];

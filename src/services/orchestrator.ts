@@ -159,7 +159,8 @@ export interface NarrationPlan {
 export class Narration {
   readonly id = randomUUID();
   private readonly controller = new AbortController();
-  private readonly results: Promise<ChunkResult>[];
+  /** Each chunk's result until it is yielded; then dropped, so a long narration never holds all its audio. */
+  private readonly results: (Promise<ChunkResult> | undefined)[];
   /** One per chunk, each also stopped by the narration's own: a failure cancels only the chunks after it. */
   private readonly chunkControllers: AbortController[];
   private readonly startedAt = performance.now();
@@ -225,6 +226,7 @@ export class Narration {
     try {
       for (const [i, chunk] of this.plan.chunks.entries()) {
         const result = await this.results[i]!;
+        this.results[i] = undefined;
         if (i === 0) firstAudioMs = result.readyAt - this.startedAt;
         lastReady = Math.max(lastReady, result.readyAt);
         stitcher ??= new Stitcher({ sampleRate: result.audio.sampleRate });

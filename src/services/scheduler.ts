@@ -3,9 +3,10 @@
  *
  * A plain semaphore serves waiters first-come-first-served, so one 100-chunk narration queued first would hold every
  * slot until it finished and a 3-chunk reply started later would wait behind all of it. Here each requester (a
- * narration) has its own FIFO queue of chunks, and a freed slot goes to the next requester in round-robin order that
- * has queued work: the short request gets every other slot as soon as it arrives. A requester that gets work joins
- * the ring just ahead of the one served last, so nobody is served twice in a row while someone else is waiting.
+ * narration) has its own FIFO queue of chunks, and a freed slot goes to the requester with queued work that has the
+ * fewest jobs running, ties broken round-robin: a short request arriving behind a long one gets the next freed slots
+ * until both hold an equal share. A requester that gets work joins the ring just ahead of the one served last, so
+ * among equals nobody is served twice in a row while someone else is waiting.
  *
  * Everything is event driven (a slot frees when a task's promise settles, a queued task leaves when its signal
  * aborts) and every operation is O(1): queues are intrusive doubly linked lists so an aborted task is unlinked in
@@ -117,8 +118,10 @@ export class FairScheduler {
   /** Starts queued jobs, one requester at a time in ring order, while slots are free. */
   #pump(): void {
     while (this.#active < this.#concurrency) {
-      const requester = this.#ring.shift();
-      if (!requester) return;
+      const node = this.#leastActive();
+      if (!node) return;
+      const requester = node.value;
+      this.#ring.remove(node);
       const job = requester.queue.shift();
       // A requester is in the ring only while its queue is non-empty (see #cancelQueued), so `job` is always defined.
       if (!job) throw new Error('FairScheduler invariant broken: empty requester in the ring');
@@ -129,6 +132,20 @@ export class FairScheduler {
       if (job.signal) this.#unwatch(job.signal, job);
       this.#start(job);
     }
+  }
+
+  /**
+   * The requester to serve next: the one with the fewest jobs running (ties: ring order, i.e. round-robin). Plain
+   * round-robin would give a newcomer only every other freed slot while a long narration holds all the others;
+   * fewest-running-first hands it slots until both have an equal share. O(requesters with queued work) per start,
+   * stopping early at one with nothing running.
+   */
+  #leastActive(): ListNode<Requester> | undefined {
+    let best = this.#ring.head;
+    for (let node = best?.next; node && best && best.value.active > 0; node = node.next) {
+      if (node.value.active < best.value.active) best = node;
+    }
+    return best;
   }
 
   #start(job: Job): void {
@@ -252,6 +269,10 @@ class LinkedQueue<T> {
 
   get size(): number {
     return this.#size;
+  }
+
+  get head(): ListNode<T> | undefined {
+    return this.#head;
   }
 
   push(value: T): ListNode<T> {

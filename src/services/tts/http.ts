@@ -27,8 +27,8 @@ export interface HttpRequest {
  */
 export async function httpRequest(url: string, req: HttpRequest): Promise<HttpResponse> {
   throwIfAborted(req.signal);
-  const timeout = AbortSignal.timeout(req.timeoutMs);
-  const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+  const timeout = timeoutSignal(req.timeoutMs);
+  const signal = req.signal ? AbortSignal.any([req.signal, timeout.signal]) : timeout.signal;
   const headers: Record<string, string> = { accept: 'application/json', ...req.headers };
   let body: string | undefined;
   if (req.body !== undefined) {
@@ -41,23 +41,38 @@ export async function httpRequest(url: string, req: HttpRequest): Promise<HttpRe
     return { status: res.status, json: parseJson(text), text };
   } catch (err) {
     if (req.signal?.aborted) throw abortError(req.signal);
-    const what = timeout.aborted ? `no answer within ${Math.round(req.timeoutMs / 1000)} s` : describeNetworkError(err);
+    const what = timeout.signal.aborted ? `no answer within ${Math.round(req.timeoutMs / 1000)} s` : describeNetworkError(err);
     throw new NarratorError('transient', 'network', `Could not reach the TTS service (${what}).`, String(err), { cause: err });
+  } finally {
+    timeout.clear();
   }
 }
 
 /** Fetches raw bytes (audio downloads); same error mapping as httpRequest. Never sends credentials. */
 export async function httpGetBytes(url: string, timeoutMs: number, signal?: AbortSignal): Promise<{ status: number; bytes: Uint8Array }> {
   throwIfAborted(signal);
-  const timeout = AbortSignal.timeout(timeoutMs);
+  const timeout = timeoutSignal(timeoutMs);
   try {
-    const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const res = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal });
     return { status: res.status, bytes: new Uint8Array(await res.arrayBuffer()) };
   } catch (err) {
     if (signal?.aborted) throw abortError(signal);
-    const what = timeout.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : describeNetworkError(err);
+    const what = timeout.signal.aborted ? `no answer within ${Math.round(timeoutMs / 1000)} s` : describeNetworkError(err);
     throw new NarratorError('transient', 'network', `Could not download the audio (${what}).`, String(err), { cause: err });
+  } finally {
+    timeout.clear();
   }
+}
+
+/**
+ * Like AbortSignal.timeout, but cleared as soon as the request is over: AbortSignal.timeout's timer (and what its
+ * signal keeps reachable) lives for the whole timeout, which under load piles up thousands of idle timers.
+ */
+function timeoutSignal(ms: number): { signal: AbortSignal; clear(): void } {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out.', 'TimeoutError')), ms);
+  timer.unref();
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** Validates a body with a zod schema; a mismatch is a permanent protocol error naming what was expected. */
