@@ -12,21 +12,11 @@
 // discord.js re-exports @discordjs/rest and the API routes, so no extra dependency is needed.
 import { REST, Routes } from 'discord.js';
 import { commands } from '../src/commands/index.js';
-import { loadConfigFromEnv, type Config } from '../src/services/config.js';
-import { isNarratorError } from '../src/services/errors.js';
+import { loadConfigOrExit } from '../src/services/config.js';
 import { registerSecret, scrub } from '../src/services/log.js';
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = await loadConfigFromEnv();
-  } catch (err) {
-    if (isNarratorError(err, 'config')) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = await loadConfigOrExit();
   const { token, clientId, guildId, apiBaseUrl } = config.discord;
   const missing = [!token && 'DISCORD_TOKEN (the bot token)', !clientId && 'DISCORD_CLIENT_ID (the application id)'].filter(Boolean);
   if (!token || !clientId) {

@@ -9,7 +9,7 @@
  */
 import { DiscordjsErrorCodes } from 'discord.js';
 import { NarratorBot, describe } from './bot.js';
-import { loadConfigFromEnv, type Config } from './services/config.js';
+import { loadConfigOrExit } from './services/config.js';
 import { createEngine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
 import { createLogger } from './services/log.js';
@@ -38,16 +38,7 @@ put it in .env as DISCORD_TOKEN=…, and start again. (The application id is not
 `;
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = await loadConfigFromEnv();
-  } catch (err) {
-    if (isNarratorError(err, 'config')) {
-      process.stderr.write(`${err.message}\nSee .env.example for every setting.\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = await loadConfigOrExit('See .env.example for every setting.\n');
   if (!config.discord.token) {
     process.stderr.write(HOW_TO_CONFIGURE);
     process.exit(2);

@@ -14,23 +14,13 @@
 import { REST, Routes, ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { loadConfigFromEnv } from './services/config.js';
-import { isNarratorError } from './services/errors.js';
+import { loadConfigOrExit } from './services/config.js';
 import { createLogger } from './services/log.js';
 
 const SHARD_EXIT_WAIT_MS = 12_000;
 
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = await loadConfigFromEnv();
-  } catch (err) {
-    if (isNarratorError(err, 'config')) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = await loadConfigOrExit();
   if (!config.discord.token) {
     process.stderr.write('DISCORD_TOKEN is not set. Run `npm start` once to see how to configure the bot.\n');
     process.exit(2);

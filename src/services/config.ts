@@ -149,6 +149,19 @@ export async function loadConfigFromEnv(): Promise<Config> {
   return loadConfig(process.env);
 }
 
+/** For entry points: the config, or — on a bad value — the reasons on stderr and exit code 2. */
+export async function loadConfigOrExit(hint = ''): Promise<Config> {
+  try {
+    return await loadConfigFromEnv();
+  } catch (err) {
+    if (err instanceof NarratorError && err.kind === 'config') {
+      process.stderr.write(`${err.message}\n${hint}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}
+
 function deepFreeze<T extends object>(o: T): T {
   for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
   return Object.freeze(o);
