@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { VIETNAMESE_STORY as PROSE } from './support/texts.js';
+import { seededRandom } from './support/fakeVoice.js';
 import { describe, test } from 'node:test';
 
 import { NarratorError } from '../src/services/errors.js';
@@ -71,17 +72,8 @@ function assertChunkingInvariants(cleaned: string, chunks: Chunk[], maxChars: nu
   });
 }
 
-/** mulberry32: a tiny seeded PRNG so the generated corpus is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same seeded PRNG as the fake voice, so the generated corpus is the same on every run. */
+const prng = seededRandom;
 
 const VOCABULARY = (
   'tôi bạn chúng ta người nhà trường học đi về ăn uống ngủ dậy sớm muộn hôm nay ngày mai năm ngoái ' +
