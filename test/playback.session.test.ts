@@ -24,6 +24,7 @@ import { NarrationTrack } from '../src/services/playback/narrationTrack.js';
 import { PlaybackManager } from '../src/services/playback/playbackManager.js';
 import { GuildSession } from '../src/services/playback/guildSession.js';
 import { encodeTestWav } from './support/fakeVoice.js';
+import { pollUntil } from './support/wait.js';
 
 const RATE = 24_000;
 
@@ -91,11 +92,7 @@ function openSession(manager: PlaybackManager, guildId: string): GuildSession {
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await pollUntil(() => check() || undefined, timeoutMs, what, 5);
 }
 
 describe('GuildSession', () => {

@@ -16,6 +16,7 @@ import type { BackendEvent, SynthesisRequest, SynthesisResult, SynthesizeOptions
 import { NarrationTrack, type TrackRequest } from '../src/services/playback/narrationTrack.js';
 import { PcmStream } from '../src/services/playback/pcmStream.js';
 import { encodeTestWav } from './support/fakeVoice.js';
+import { pollUntil } from './support/wait.js';
 
 const RATE = 24_000;
 const TONE_SECONDS = 0.3;
@@ -111,11 +112,7 @@ async function readUntilEnd(resource: AudioResource): Promise<Buffer[]> {
 }
 
 async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
+  await pollUntil(() => check() || undefined, timeoutMs, what, 5);
 }
 
 describe('PcmStream', () => {
