@@ -240,15 +240,21 @@ describe('AudioCache on disk', () => {
     assert.equal(cache.totalBytes, await bytesOnDisk(dir));
   });
 
-  test('temporary files left by a crash are removed on first use', async () => {
+  test('temporary files left by a crash are removed on first use; a recent one (another process writing) is kept', async () => {
     const dir = freshDir();
     const key = keyOf('crash');
     await mkdir(path.dirname(entryPath(dir, key)), { recursive: true });
     const stray = `${entryPath(dir, key)}.1234-abcdef.tmp`;
+    const inProgress = `${entryPath(dir, key)}.5678-012345.tmp`;
     await writeFile(stray, 'half a file');
+    await writeFile(inProgress, 'being written by another process');
+    const anHourAgo = Date.now() / 1000 - 3600;
+    await utimes(stray, anHourAgo, anHourAgo);
     const cache = new AudioCache({ dir, maxBytes: 1_000_000 });
     assert.equal(await cache.get(key), undefined);
     assert.equal(await exists(stray), false);
+    assert.equal(await exists(inProgress), true);
+    assert.equal(cache.totalBytes, 0, 'a temporary file is not an entry');
   });
 
   test('a failed write throws a config error and leaves no temporary file', async () => {
