@@ -98,7 +98,6 @@ interface ShardView {
   mtimeMs: number;
   /** Wall-clock time just before that directory's mtime was read. */
   checkedAt: number;
-  keys: Set<string>;
 }
 
 export class AudioCache {
@@ -109,6 +108,8 @@ export class AudioCache {
   readonly #flights = new SingleFlight<{ bytes: Uint8Array; hit: boolean }>();
   readonly #entries = new Map<string, Entry>();
   readonly #shards = new Map<string, ShardView>();
+  /** Known entries by fan-out directory, so a re-listing can forget the ones that vanished. */
+  readonly #keysByShard = new Map<string, Set<string>>();
   #totalBytes = 0;
   #seq = 0;
   /** The first scan, once it succeeded or while it runs; cleared when it fails so a later call retries. */
@@ -292,6 +293,10 @@ export class AudioCache {
     this.#forget(key);
     this.#entries.set(key, { size, mtimeMs, seq: ++this.#seq });
     this.#totalBytes += size;
+    const shard = key.slice(0, 2);
+    const keys = this.#keysByShard.get(shard);
+    if (keys) keys.add(key);
+    else this.#keysByShard.set(shard, new Set([key]));
   }
 
   #forget(key: string): void {
@@ -299,6 +304,7 @@ export class AudioCache {
     if (!old) return;
     this.#entries.delete(key);
     this.#totalBytes -= old.size;
+    this.#keysByShard.get(key.slice(0, 2))?.delete(key);
   }
 
   /** Deletes an entry; recursive because a directory squatting on an entry's name is damage too. */
@@ -412,19 +418,18 @@ export class AudioCache {
         if (info?.isFile()) found.set(key, { size: info.size, mtimeMs: info.mtimeMs });
       }),
     );
-    const view = this.#shards.get(shard);
-    for (const key of view?.keys ?? []) if (!found.has(key)) this.#forget(key);
+    for (const key of [...(this.#keysByShard.get(shard) ?? [])]) if (!found.has(key)) this.#forget(key);
     for (const [key, f] of found) {
       const entry = this.#entries.get(key);
       // Same file as we know it: keep our order (it breaks same-millisecond ties); else it was used or rewritten.
       if (entry && entry.size === f.size && Math.abs(entry.mtimeMs - f.mtimeMs) < 1) continue;
       this.#track(key, f.size, f.mtimeMs);
     }
-    this.#shards.set(shard, { mtimeMs, checkedAt, keys: new Set(found.keys()) });
+    this.#shards.set(shard, { mtimeMs, checkedAt });
   }
 
   #dropShard(shard: string): void {
-    for (const key of this.#shards.get(shard)?.keys ?? []) this.#forget(key);
+    for (const key of [...(this.#keysByShard.get(shard) ?? [])]) this.#forget(key);
     this.#shards.delete(shard);
   }
 
