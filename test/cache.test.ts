@@ -240,15 +240,21 @@ describe('AudioCache on disk', () => {
     assert.equal(cache.totalBytes, await bytesOnDisk(dir));
   });
 
-  test('temporary files left by a crash are removed on first use', async () => {
+  test('temporary files left by a crash are removed on first use; a recent one (another process writing) is kept', async () => {
     const dir = freshDir();
     const key = keyOf('crash');
     await mkdir(path.dirname(entryPath(dir, key)), { recursive: true });
     const stray = `${entryPath(dir, key)}.1234-abcdef.tmp`;
+    const inProgress = `${entryPath(dir, key)}.5678-012345.tmp`;
     await writeFile(stray, 'half a file');
+    await writeFile(inProgress, 'being written by another process');
+    const anHourAgo = Date.now() / 1000 - 3600;
+    await utimes(stray, anHourAgo, anHourAgo);
     const cache = new AudioCache({ dir, maxBytes: 1_000_000 });
     assert.equal(await cache.get(key), undefined);
     assert.equal(await exists(stray), false);
+    assert.equal(await exists(inProgress), true);
+    assert.equal(cache.totalBytes, 0, 'a temporary file is not an entry');
   });
 
   test('a failed write throws a config error and leaves no temporary file', async () => {
@@ -313,6 +319,99 @@ describe('AudioCache on disk', () => {
       assert.equal(await cache.get(keyOf('d')), undefined);
     }
     assert.equal(await exists(dir), false);
+  });
+});
+
+describe('AudioCache: delete, failed scans, other processes', () => {
+  test('delete removes one entry (the next lookup is a miss and produces again); deleting a missing entry is fine', async () => {
+    const dir = freshDir();
+    const cache = new AudioCache({ dir, maxBytes: 1_000_000 });
+    const bad = keyOf('undecodable');
+    const good = keyOf('fine');
+    await cache.set(bad, audio('bad'));
+    await cache.set(good, audio('good'));
+    await cache.delete(bad);
+    assert.equal(await exists(entryPath(dir, bad)), false);
+    assert.equal(cache.totalBytes, 960 + HEADER);
+    let produced = 0;
+    const again = await cache.getOrCreate(bad, async () => (produced++, audio('new')));
+    assert.deepEqual([again.hit, produced], [false, 1]);
+    assert.deepEqual(await cache.get(good), audio('good'));
+    await cache.delete(keyOf('never stored'));
+    await AudioCache.disabled().delete(bad);
+  });
+
+  test('a failed first scan is retried after a backoff, not remembered forever; meanwhile narration still gets audio', async () => {
+    const dir = freshDir();
+    let clock = 0;
+    const { log, lines } = captureLogger();
+    const cache = new AudioCache({ dir, maxBytes: 1_000_000, log, now: () => clock });
+    const key = keyOf('after the outage');
+    // The folder is broken after start-up (here: replaced by a file, so it cannot be listed).
+    rmSync(dir, { recursive: true, force: true });
+    await writeFile(dir, 'not a directory');
+    await assert.rejects(cache.get(key), (err: unknown) => isNarratorError(err, 'config') && err.code === 'cache_dir');
+    const during = await cache.getOrCreate(key, async () => audio('produced'));
+    assert.deepEqual([during.hit, during.bytes], [false, audio('produced')]);
+    assert.ok(lines.some((l) => l.includes('producing the chunk without the cache')));
+
+    // Repaired, but within the backoff: no rescan yet (a folder that stays broken is not rescanned on every call).
+    rmSync(dir, { force: true });
+    await mkdir(dir);
+    await assert.rejects(cache.get(key), (err: unknown) => isNarratorError(err, 'config'));
+    clock += 1000;
+    await cache.set(key, audio('stored'));
+    assert.deepEqual(await cache.get(key), audio('stored'));
+    assert.equal((await cache.getOrCreate(key, async () => audio('x'))).hit, true);
+  });
+
+  test('the backoff grows while the folder stays broken', async () => {
+    const dir = freshDir();
+    let clock = 0;
+    const cache = new AudioCache({ dir, maxBytes: 1_000_000, now: () => clock });
+    rmSync(dir, { recursive: true, force: true });
+    await writeFile(dir, 'not a directory');
+    await assert.rejects(cache.get(keyOf('a')));
+    clock = 1000; // first retry: fails again, next one only 2 s later
+    await assert.rejects(cache.get(keyOf('a')));
+    rmSync(dir, { force: true });
+    await mkdir(dir);
+    clock = 2999;
+    await assert.rejects(cache.get(keyOf('a')));
+    clock = 3000;
+    assert.equal(await cache.get(keyOf('a')), undefined);
+  });
+
+  test('two caches on one folder: the cap counts both, and an entry evicted by the other is a plain miss', async () => {
+    const dir = freshDir();
+    const a = new AudioCache({ dir, maxBytes: 6000 });
+    const b = new AudioCache({ dir, maxBytes: 6000 });
+    for (let i = 0; i < 5; i++) {
+      await a.set(keyOf(`a${i}`), audio(`a${i}`));
+      await b.set(keyOf(`b${i}`), audio(`b${i}`));
+      const onDisk = await bytesOnDisk(dir);
+      assert.ok(onDisk <= 6000, `after write ${i}: ${onDisk} bytes on disk for a cap of 6000`);
+    }
+    // Least recently used first across both: the oldest of a's entries went, the newest of each stayed.
+    assert.equal(await a.get(keyOf('a0')), undefined);
+    assert.deepEqual(await a.get(keyOf('b4')), audio('b4'));
+    assert.deepEqual(await b.get(keyOf('a4')), audio('a4'));
+  });
+
+  test("a hit in one process counts as a use for the other's eviction", async () => {
+    const dir = freshDir();
+    const a = new AudioCache({ dir, maxBytes: 5000 });
+    const b = new AudioCache({ dir, maxBytes: 5000 });
+    const keys = ['x0', 'x1', 'x2', 'x3', 'x4'].map(keyOf);
+    for (const key of keys) await a.set(key, audio(key));
+    // Distinct, old use times (same-millisecond writes would tie), x0 the oldest.
+    await Promise.all(keys.map((key, i) => utimes(entryPath(dir, key), 1_000_000 + i * 60, 1_000_000 + i * 60)));
+    assert.ok(await b.get(keys[0]!)); // another process uses x0 now
+    await a.set(keyOf('x5'), audio('x5')); // 6000 > 5000: a evicts down to 4500
+    assert.ok(await exists(entryPath(dir, keys[0]!)), 'x0 was just used by b');
+    assert.equal(await exists(entryPath(dir, keys[1]!)), false);
+    assert.equal(await exists(entryPath(dir, keys[2]!)), false);
+    assert.equal(await bytesOnDisk(dir), 4000);
   });
 });
 

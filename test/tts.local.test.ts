@@ -49,3 +49,30 @@ test('an aborted request rejects at once with an abort error', async () => {
     await backend.close();
   }
 });
+
+test('text that looks like an espeak option is spoken, never parsed as one', async () => {
+  // Vietnamese dialogue starts lines with a dash; before the fix each of these failed the narration (or, for
+  // `-v en`, could have switched the voice).
+  const hostile = ['-Chào anh', '--help', '-v en', '-w /tmp/x', '-s 80 chậm quá', '--', '-'];
+  const backend = new LocalBackend();
+  try {
+    const signal = new AbortController().signal;
+    for (const text of hostile) {
+      const { wav } = await backend.synthesize({ text, voice: 'narrator', speed: 1 }, { signal });
+      const audio = decodeWavMono(wav);
+      assert.ok(audio.samples.length > 0, `${JSON.stringify(text)} gave a WAV`);
+      if (/\p{L}/u.test(text)) {
+        const secs = audio.samples.length / audio.sampleRate;
+        assert.ok(secs > 0.3 && secs < 5, `${JSON.stringify(text)}: ${secs} s`);
+        assert.ok(rms(audio.samples) > 0.02, `${JSON.stringify(text)} is audible`);
+      }
+    }
+    // The dash is not an option: "-Chào anh" sounds like "Chào anh" (same voice, about the same length).
+    const plain = decodeWavMono((await backend.synthesize({ text: 'Chào anh', voice: 'narrator', speed: 1 }, { signal })).wav);
+    const dashed = decodeWavMono((await backend.synthesize({ text: '-Chào anh', voice: 'narrator', speed: 1 }, { signal })).wav);
+    assert.equal(dashed.sampleRate, plain.sampleRate);
+    assert.ok(Math.abs(dashed.samples.length - plain.samples.length) < plain.samples.length * 0.5);
+  } finally {
+    await backend.close();
+  }
+});

@@ -9,16 +9,28 @@
  *   header (magic + sha256 of the payload) followed by the WAV bytes: a truncated, zero-length (crash before the
  *   data reached disk) or otherwise damaged entry is detected on read, deleted and treated as a miss — without the
  *   header a damaged file would be served as audio. This is why no fsync is needed.
- * - Writes go to a temporary file in the same directory and are renamed into place, so a reader never sees a
- *   partial entry; stray temporary files from a crash are removed by the first scan.
- * - Recency is the file's mtime (a hit touches it), so LRU order survives restarts. Sizes and recency are held in
- *   memory after one scan on first use (an ordered Map: O(1) touch and eviction); when the total exceeds `maxBytes`
- *   the least recently used entries go until the total is ~90% of it, never the entry just written. The cache
- *   assumes one process owns the directory; another writer's files are only noticed on the next start.
+ * - Several processes may share one directory (shards, the CLI beside the bot), so nothing assumes ownership:
+ *   - writes go to a temporary file named by pid + random bytes in the entry's directory and are renamed into place,
+ *     so a reader (in any process) sees a whole entry or none, never partial bytes;
+ *   - a temporary file is deleted only once it is older than TMP_STALE_MS (a crash's leftover), never a recent one,
+ *     whoever owns it;
+ *   - the cap is measured on the folder, not on this process's writes: after every write the folder is re-read
+ *     (incrementally: only fan-out directories whose mtime changed, or changed too recently to trust, are listed
+ *     again) before deciding what to evict. Once every process has finished writing, the folder holds at most the
+ *     cap, or the last entry written if it alone exceeds the cap; while processes write concurrently, each may leave
+ *     it over the cap by the entry it is writing;
+ *   - a file that vanishes under us (another process evicted it) is normal: a miss when reading, skipped when
+ *     counting or evicting.
+ * - Recency is the file's mtime, set from the clock on write and touched on each hit, so LRU order survives restarts
+ *   and is shared between processes; a victim's mtime is checked again just before it is deleted, so another
+ *   process's recent hit saves it. When the total exceeds `maxBytes`, least recently used entries go until the total
+ *   is ~90% of it, never the entry just written.
  * - A directory that cannot be created or used is an operator mistake: the constructor throws
  *   NarratorError('config', 'cache_dir') at start-up rather than silently narrating without a cache. `maxBytes` 0
  *   (CACHE_MAX_MB=0) or `AudioCache.disabled()` turns the disk off; single-flight still applies.
- * - After start-up, a failed write only costs the cache: `getOrCreate` logs a warning and still returns the audio.
+ * - After start-up, a broken cache only costs the cache: `getOrCreate` logs a warning and still produces and returns
+ *   the audio. A failed first scan is not remembered forever: a later operation scans again, after a backoff growing
+ *   from SCAN_RETRY_MIN_MS to SCAN_RETRY_MAX_MS so a folder that stays broken is not rescanned on every call.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, accessSync, constants as fsConstants } from 'node:fs';
@@ -35,6 +47,8 @@ export interface AudioCacheOptions {
   /** Size cap in bytes for all entries on disk; 0 disables the disk cache. */
   readonly maxBytes: number;
   readonly log?: Logger;
+  /** Monotonic clock in ms for the scan retry backoff (tests); default performance.now. */
+  readonly now?: () => number;
 }
 
 export interface CacheKeyParts {
@@ -62,20 +76,50 @@ const DIGEST_BYTES = 32;
 const HEADER_BYTES = MAGIC.length + DIGEST_BYTES;
 /** Evict down to this share of the cap, so a full cache does not evict on every single write. */
 const EVICT_TO = 0.9;
+const SHARD_PATTERN = /^[0-9a-f]{2}$/;
+/** A temporary file untouched for this long is a crash's leftover; a younger one may be another process's write. */
+const TMP_STALE_MS = 10 * 60_000;
+/** A directory listing taken less than this after the directory changed is not trusted (coarse file times, clocks). */
+const RACY_MS = 2000;
+const SCAN_RETRY_MIN_MS = 1000;
+const SCAN_RETRY_MAX_MS = 60_000;
 
+/** What this process knows of one entry on disk. */
 interface Entry {
   size: number;
+  /** The file's mtime as last seen or set by us: its recency. */
+  mtimeMs: number;
+  /** Tie-break for equal mtimes (same millisecond): the order in which this process learnt of the use. */
+  seq: number;
+}
+
+/** What this process last saw of one fan-out directory. */
+interface ShardView {
+  mtimeMs: number;
+  /** Wall-clock time just before that directory's mtime was read. */
+  checkedAt: number;
 }
 
 export class AudioCache {
   readonly #dir: string;
   readonly #maxBytes: number;
   readonly #log: Logger;
+  readonly #now: () => number;
   readonly #flights = new SingleFlight<{ bytes: Uint8Array; hit: boolean }>();
-  /** Entries by key, least recently used first (Map keeps insertion order; a touch re-inserts). */
   readonly #entries = new Map<string, Entry>();
+  readonly #shards = new Map<string, ShardView>();
+  /** Known entries by fan-out directory, so a re-listing can forget the ones that vanished. */
+  readonly #keysByShard = new Map<string, Set<string>>();
   #totalBytes = 0;
+  #seq = 0;
+  /** The first scan, once it succeeded or while it runs; cleared when it fails so a later call retries. */
   #ready: Promise<void> | undefined;
+  #scanFailure: { error: unknown; retryAt: number; backoffMs: number } | undefined;
+  /** Folder re-reads + evictions run one at a time: the latest run (never rejects), and the one not started yet. */
+  #maintaining: Promise<void> | undefined;
+  #nextMaintenance: Promise<void> | undefined;
+  /** The most recent key written whose maintenance has not started: never evicted by that run. */
+  #justWritten: string | undefined;
 
   constructor(options: AudioCacheOptions) {
     const { dir, maxBytes } = options;
@@ -87,6 +131,7 @@ export class AudioCache {
     }
     this.#maxBytes = maxBytes;
     this.#log = options.log ?? silentLogger;
+    this.#now = options.now ?? (() => performance.now());
     this.#dir = maxBytes > 0 ? path.resolve(dir) : '';
     if (maxBytes > 0) prepareDir(this.#dir);
   }
@@ -114,12 +159,12 @@ export class AudioCache {
     return this.#maxBytes;
   }
 
-  /** Bytes on disk as this process counts them (after the first scan). */
+  /** Bytes of entries in the folder as of this process's last look (all processes' entries, not only its own). */
   get totalBytes(): number {
     return this.#totalBytes;
   }
 
-  /** Entries this process knows of (after the first scan). */
+  /** Entries in the folder as of this process's last look. */
   get size(): number {
     return this.#entries.size;
   }
@@ -138,6 +183,7 @@ export class AudioCache {
         this.#log.warn({ file, err }, 'audio cache: unreadable entry, removing it');
         await this.#remove(key, file);
       } else {
+        // Evicted, possibly by another process: a plain miss.
         this.#forget(key);
       }
       return undefined;
@@ -148,24 +194,28 @@ export class AudioCache {
       await this.#remove(key, file);
       return undefined;
     }
-    this.#track(key, data.length);
-    const now = new Date();
+    const now = Date.now();
+    this.#track(key, data.length, now);
     // Best effort: the bytes are already in hand; a vanished file only means the recency is lost.
-    await utimes(file, now, now).catch((err: unknown) => this.#log.debug({ file, err }, 'audio cache: could not touch entry'));
+    await utimes(file, now / 1000, now / 1000).catch((err: unknown) => this.#log.debug({ file, err }, 'audio cache: could not touch entry'));
     return payload;
   }
 
-  /** Stores `bytes` under `key` atomically, then evicts least recently used entries if over the cap. */
+  /** Stores `bytes` under `key` atomically, then evicts least recently used entries if the folder is over the cap. */
   async set(key: string, bytes: Uint8Array): Promise<void> {
     assertKey(key);
     if (!this.enabled) return;
     await this.#init();
     const file = this.#pathOf(key);
     const data = encodeEntry(bytes);
+    // pid + random: unique across the processes sharing the folder, so no one writes into or deletes another's file.
     const tmp = `${file}.${process.pid}-${randomBytes(6).toString('hex')}${TMP_SUFFIX}`;
+    const now = Date.now();
     try {
       await mkdir(path.dirname(file), { recursive: true });
       await writeFile(tmp, data, { flag: 'wx' });
+      // Recency comes from our clock, as for hits, so writes and hits of every process order on one scale.
+      await utimes(tmp, now / 1000, now / 1000);
       await rename(tmp, file);
     } catch (err) {
       await unlink(tmp).catch(() => undefined);
@@ -177,14 +227,28 @@ export class AudioCache {
         { cause: err },
       );
     }
-    this.#track(key, data.length);
-    await this.#evict(key);
+    this.#track(key, data.length, now);
+    this.#justWritten = key;
+    try {
+      await this.#maintain();
+    } catch (err) {
+      // The entry is stored; only the accounting is stale until the next write re-reads the folder.
+      this.#log.warn({ err }, 'audio cache: could not re-read the cache folder to enforce its size cap');
+    }
+  }
+
+  /** Removes one entry (e.g. bytes that failed to decode), so the next lookup is a miss. Missing is fine. */
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    if (!this.enabled) return;
+    await this.#remove(key, this.#pathOf(key));
   }
 
   /**
    * The cached audio for `key`, or else the result of `produce`, stored before it is returned. Identical concurrent
    * calls share one lookup and one producer run; see SingleFlight for how aborting waiters are handled. A producer
    * failure rejects every current waiter and is not cached. Audio produced after every waiter left is not stored.
+   * A cache that cannot be read is a miss (with a warning), not a failure.
    * Waiters of one run receive the same `bytes` object: treat it as read-only.
    */
   async getOrCreate(
@@ -197,7 +261,10 @@ export class AudioCache {
     const { value, shared } = await this.#flights.run(
       key,
       async (signal) => {
-        const cached = await this.get(key);
+        const cached = await this.get(key).catch((err: unknown) => {
+          this.#log.warn({ err }, 'audio cache: lookup failed; producing the chunk without the cache');
+          return undefined;
+        });
         if (cached) return { bytes: cached, hit: true };
         throwIfAborted(signal);
         const bytes = await produce(signal);
@@ -221,11 +288,15 @@ export class AudioCache {
     return path.join(this.#dir, key.slice(0, 2), key + ENTRY_SUFFIX);
   }
 
-  /** Records (or refreshes) an entry as the most recently used. */
-  #track(key: string, size: number): void {
+  /** Records (or refreshes) an entry, used at `mtimeMs`. */
+  #track(key: string, size: number, mtimeMs: number): void {
     this.#forget(key);
-    this.#entries.set(key, { size });
+    this.#entries.set(key, { size, mtimeMs, seq: ++this.#seq });
     this.#totalBytes += size;
+    const shard = key.slice(0, 2);
+    const keys = this.#keysByShard.get(shard);
+    if (keys) keys.add(key);
+    else this.#keysByShard.set(shard, new Set([key]));
   }
 
   #forget(key: string): void {
@@ -233,9 +304,10 @@ export class AudioCache {
     if (!old) return;
     this.#entries.delete(key);
     this.#totalBytes -= old.size;
+    this.#keysByShard.get(key.slice(0, 2))?.delete(key);
   }
 
-  /** Deletes a damaged entry; recursive because a directory squatting on an entry's name is damage too. */
+  /** Deletes an entry; recursive because a directory squatting on an entry's name is damage too. */
   async #remove(key: string, file: string): Promise<void> {
     this.#forget(key);
     await rm(file, { recursive: true, force: true }).catch((err: unknown) => {
@@ -243,61 +315,150 @@ export class AudioCache {
     });
   }
 
-  async #evict(keep: string | undefined): Promise<void> {
-    if (this.#totalBytes <= this.#maxBytes) return;
-    const target = Math.floor(this.#maxBytes * EVICT_TO);
-    // Victims are chosen and un-counted synchronously, so concurrent writes never pick the same victim twice.
-    const victims: string[] = [];
-    for (const [key, entry] of this.#entries) {
-      if (this.#totalBytes <= target) break;
-      if (key === keep) continue;
-      this.#entries.delete(key);
-      this.#totalBytes -= entry.size;
-      victims.push(key);
-    }
+  /** The first scan of the folder; after a failure, a new attempt once the backoff has passed. */
+  #init(): Promise<void> {
+    if (this.#ready) return this.#ready;
+    const failure = this.#scanFailure;
+    if (failure && this.#now() < failure.retryAt) return Promise.reject(failure.error);
+    const attempt = this.#maintain().then(
+      () => {
+        this.#scanFailure = undefined;
+      },
+      (err: unknown) => {
+        this.#ready = undefined;
+        const backoffMs = failure ? Math.min(SCAN_RETRY_MAX_MS, failure.backoffMs * 2) : SCAN_RETRY_MIN_MS;
+        const error = new NarratorError(
+          'config',
+          'cache_dir',
+          `Cannot read the audio cache directory "${this.#dir}" (${errorCode(err) ?? 'unknown error'}).`,
+          undefined,
+          { cause: err },
+        );
+        this.#scanFailure = { error, retryAt: this.#now() + backoffMs, backoffMs };
+        this.#log.warn({ err: error, retryInMs: backoffMs }, 'audio cache: cannot scan the cache folder; will retry');
+        throw error;
+      },
+    );
+    this.#ready = attempt;
+    return attempt;
+  }
+
+  /**
+   * Re-reads the folder, then evicts if over the cap. Runs one at a time; a request joins the run that has not
+   * started yet, if any (it will list the folder after the request), else queues a new one.
+   */
+  #maintain(): Promise<void> {
+    if (this.#nextMaintenance) return this.#nextMaintenance;
+    const previous = this.#maintaining ?? Promise.resolve();
+    const run: Promise<void> = previous.then(() => {
+      // From here on this run may already have listed the folder: later requests need a later run.
+      if (this.#nextMaintenance === run) this.#nextMaintenance = undefined;
+      return this.#runMaintenance();
+    });
+    this.#nextMaintenance = run;
+    const settled: Promise<void> = run
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#maintaining === settled) this.#maintaining = undefined;
+      });
+    this.#maintaining = settled;
+    return run;
+  }
+
+  async #runMaintenance(): Promise<void> {
+    const keep = this.#justWritten;
+    this.#justWritten = undefined;
+    await this.#sync();
+    await this.#evict(keep);
+  }
+
+  /**
+   * Brings this process's view up to the folder's real content. A fan-out directory is listed again when its mtime
+   * changed (an entry was added, replaced or removed, by anyone) or when it changed too recently before we last
+   * looked to trust that listing (file times are coarse: a change in the same tick leaves the mtime equal).
+   */
+  async #sync(): Promise<void> {
+    const names = (await readdir(this.#dir, { withFileTypes: true })).filter((d) => d.isDirectory() && SHARD_PATTERN.test(d.name)).map((d) => d.name);
+    const present = new Set(names);
+    for (const shard of [...this.#shards.keys()]) if (!present.has(shard)) this.#dropShard(shard);
     await Promise.all(
-      victims.map((key) =>
-        unlink(this.#pathOf(key)).catch((err: unknown) => {
-          if (errorCode(err) !== 'ENOENT') this.#log.warn({ key, err }, 'audio cache: could not evict entry');
-        }),
-      ),
+      names.map(async (shard) => {
+        const shardDir = path.join(this.#dir, shard);
+        const checkedAt = Date.now();
+        const info = await stat(shardDir).catch(() => undefined);
+        if (!info?.isDirectory()) return this.#dropShard(shard);
+        const known = this.#shards.get(shard);
+        if (known && known.mtimeMs === info.mtimeMs && info.mtimeMs < known.checkedAt - RACY_MS) return;
+        await this.#readShard(shard, shardDir, info.mtimeMs, checkedAt);
+      }),
     );
   }
 
-  #init(): Promise<void> {
-    this.#ready ??= this.#scan();
-    return this.#ready;
-  }
-
-  /** Learns what is on disk (oldest first), removes stray temporary files, and trims to the cap. */
-  async #scan(): Promise<void> {
-    const found: { key: string; size: number; mtimeMs: number }[] = [];
-    let shards: string[];
+  async #readShard(shard: string, shardDir: string, mtimeMs: number, checkedAt: number): Promise<void> {
+    let names: string[];
     try {
-      shards = (await readdir(this.#dir, { withFileTypes: true }))
-        .filter((d) => d.isDirectory() && /^[0-9a-f]{2}$/.test(d.name))
-        .map((d) => d.name);
+      names = await readdir(shardDir);
     } catch (err) {
-      throw new NarratorError('config', 'cache_dir', `Cannot read the audio cache directory "${this.#dir}" (${errorCode(err) ?? 'unknown error'}).`, undefined, { cause: err });
+      if (errorCode(err) === 'ENOENT') return this.#dropShard(shard);
+      throw err;
     }
-    for (const shard of shards) {
-      const shardDir = path.join(this.#dir, shard);
-      const names = await readdir(shardDir).catch(() => [] as string[]);
-      for (const name of names) {
+    const found = new Map<string, { size: number; mtimeMs: number }>();
+    await Promise.all(
+      names.map(async (name) => {
         const file = path.join(shardDir, name);
         if (name.endsWith(TMP_SUFFIX)) {
-          await unlink(file).catch(() => undefined);
-          continue;
+          // Another process may be writing it right now: only a temp file nobody has touched for long is a leftover.
+          const tmpInfo = await stat(file).catch(() => undefined);
+          if (tmpInfo && tmpInfo.mtimeMs < Date.now() - TMP_STALE_MS) await unlink(file).catch(() => undefined);
+          return;
         }
         const key = name.slice(0, -ENTRY_SUFFIX.length);
-        if (!name.endsWith(ENTRY_SUFFIX) || !KEY_PATTERN.test(key) || !key.startsWith(shard)) continue;
+        if (!name.endsWith(ENTRY_SUFFIX) || !KEY_PATTERN.test(key) || !key.startsWith(shard)) return;
         const info = await stat(file).catch(() => undefined);
-        if (info?.isFile()) found.push({ key, size: info.size, mtimeMs: info.mtimeMs });
-      }
+        if (info?.isFile()) found.set(key, { size: info.size, mtimeMs: info.mtimeMs });
+      }),
+    );
+    for (const key of [...(this.#keysByShard.get(shard) ?? [])]) if (!found.has(key)) this.#forget(key);
+    for (const [key, f] of found) {
+      const entry = this.#entries.get(key);
+      // Same file as we know it: keep our order (it breaks same-millisecond ties); else it was used or rewritten.
+      if (entry && entry.size === f.size && Math.abs(entry.mtimeMs - f.mtimeMs) < 1) continue;
+      this.#track(key, f.size, f.mtimeMs);
     }
-    found.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    for (const f of found) this.#track(f.key, f.size);
-    await this.#evict(undefined);
+    this.#shards.set(shard, { mtimeMs, checkedAt });
+  }
+
+  #dropShard(shard: string): void {
+    for (const key of [...(this.#keysByShard.get(shard) ?? [])]) this.#forget(key);
+    this.#shards.delete(shard);
+  }
+
+  /** Least recently used first (oldest mtime, then the order this process learnt of them) until ~90% of the cap. */
+  async #evict(keep: string | undefined): Promise<void> {
+    if (this.#totalBytes <= this.#maxBytes) return;
+    const target = Math.floor(this.#maxBytes * EVICT_TO);
+    const candidates = [...this.#entries]
+      .filter(([key]) => key !== keep)
+      .sort(([, a], [, b]) => a.mtimeMs - b.mtimeMs || a.seq - b.seq);
+    for (const [key, entry] of candidates) {
+      if (this.#totalBytes <= target) break;
+      if (this.#entries.get(key) !== entry) continue; // used or rewritten meanwhile
+      const file = this.#pathOf(key);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) {
+        this.#forget(key);
+        continue;
+      }
+      if (Math.abs(info.mtimeMs - entry.mtimeMs) >= 1 || info.size !== entry.size) {
+        // Another process used (touched) or rewrote it since we looked: it is not the least recent any more.
+        this.#track(key, info.size, info.mtimeMs);
+        continue;
+      }
+      this.#forget(key);
+      await unlink(file).catch((err: unknown) => {
+        if (errorCode(err) !== 'ENOENT') this.#log.warn({ key, err }, 'audio cache: could not evict entry');
+      });
+    }
   }
 }
 

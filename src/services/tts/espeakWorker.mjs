@@ -3,6 +3,8 @@
  * synthesis never stalls the event loop (voice playback sends a packet every 20 ms). Plain JavaScript on purpose:
  * worker threads do not inherit the TypeScript loader in every runtime mode, and this file is only glue.
  * The WASM module is compiled once per thread; each request gets a fresh, cheap instance (espeak keeps global state).
+ * The text goes after `--` (end of options): a chunk starting with `-` (Vietnamese dialogue: `-Chào anh`) or any
+ * user text such as `-w /x` or `--help` is then always spoken, never parsed as an espeak option.
  */
 import { parentPort } from 'node:worker_threads';
 import { readFile } from 'node:fs/promises';
@@ -18,7 +20,8 @@ parentPort.on('message', async (msg) => {
   try {
     const errors = [];
     const instance = await ESpeakNg({
-      arguments: ['-v', voice, '-s', String(rate), '-w', '/out.wav', text],
+      // Our own options first, then `--`: nothing in `text` can be read as an option.
+      arguments: ['-v', voice, '-s', String(rate), '-w', '/out.wav', '--', text],
       print: () => {},
       printErr: (line) => errors.push(String(line)),
       instantiateWasm(imports, done) {

@@ -2,7 +2,8 @@
  * Offline backend: a real synthesizer in-process, no network — espeak-ng compiled to WebAssembly (npm `espeak-ng`,
  * GPL-3.0-or-later: an optional dependency, loaded only when this backend is used). It sounds robotic, but it lets a
  * new user hear the whole pipeline (chunking, stitching, playback) with no GPU and no account.
- * Synthesis runs in one worker thread (see espeakWorker.mjs); jobs queue there in order.
+ * Synthesis runs in one worker thread (see espeakWorker.mjs); jobs queue there in order. The text is passed after
+ * espeak's end-of-options marker, so user text can never act as a command-line option.
  */
 import { Worker } from 'node:worker_threads';
 import { z } from 'zod';
