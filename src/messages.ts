@@ -94,6 +94,8 @@ const en = {
     `I am already narrating in <#${p.channelId}>. Join that channel, or wait until it is finished.`,
   queueFull: (p: { max: number }) => `The queue for this server is full (${p.max} narrations waiting). Try again when one has finished.`,
   shuttingDown: () => 'The bot is restarting right now. Try again in a minute.',
+  afkChannel: (p: { channelId: string }) =>
+    `<#${p.channelId}> is this server’s AFK channel: nobody can hear me there. Join another voice channel and try again.`,
   notInBotChannel: () => 'Join my voice channel to control the narration.',
   permissionWords: (p: { connect: boolean; speak: boolean; view: boolean }) =>
     [p.view ? 'see the channel' : '', p.connect ? 'connect' : '', p.speak ? 'speak' : ''].filter(Boolean).join(' and '),
@@ -195,6 +197,7 @@ const vi: Texts = {
   busyElsewhere: (p) => `Mình đang đọc trong <#${p.channelId}>. Hãy vào kênh đó, hoặc đợi đọc xong.`,
   queueFull: (p) => `Hàng đợi của máy chủ này đã đầy (${p.max} bài đang chờ). Hãy thử lại khi có bài đọc xong.`,
   shuttingDown: () => 'Bot đang khởi động lại. Hãy thử lại sau một phút.',
+  afkChannel: (p) => `<#${p.channelId}> là kênh AFK của máy chủ: ở đó không ai nghe được. Hãy vào kênh thoại khác rồi thử lại.`,
   notInBotChannel: () => 'Hãy vào kênh thoại của mình để điều khiển việc đọc.',
   permissionWords: (p) => [p.view ? 'xem kênh' : '', p.connect ? 'kết nối' : '', p.speak ? 'nói' : ''].filter(Boolean).join(' và '),
 
