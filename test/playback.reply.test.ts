@@ -149,11 +149,11 @@ describe('followTrack', () => {
     assert.ok(edits.length >= 2, `progress then final (${edits.length} edits)`);
     assert.ok(edits.every((e) => e.via === 'edit'));
     for (let i = 1; i < edits.length - 1; i++) assert.ok(edits[i]!.at - edits[i - 1]!.at >= 95, 'at most one progress edit per interval');
-    assert.match(edits[0]!.content, /^⏳ Queued — next in line\.\n> Câu thứ 1/, 'the first edit: not started yet');
+    assert.match(edits[0]!.content, /^⏳ Queued — next in line\.\n```\nCâu thứ 1/, 'the first edit: not started yet');
     assert.ok(edits.some((e) => /^🎙️ Preparing the audio… [▰▱]+ [12]\/3/.test(e.content)), 'a progress bar while synthesizing');
     const final = edits.at(-1)!;
     assert.match(final.content, /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 1/);
-    assert.match(final.content, /\n> Câu thứ 1 kể về/);
+    assert.match(final.content, /\n```\nCâu thứ 1 kể về/);
     assert.ok(final.content.length <= 2000);
     assert.equal(final.files?.length, 1);
     assert.equal(final.files![0]!.name, 'narration.wav');
@@ -185,7 +185,7 @@ describe('followTrack', () => {
     track.cancel('stopped', '<@3>');
     await following;
     const final = target.sent.at(-1)!;
-    assert.match(final.content, /^⏹️ Stopped by <@3>\.\n> Câu thứ 1/);
+    assert.match(final.content, /^⏹️ Stopped by <@3>\.\n```\nCâu thứ 1/);
     assert.equal(final.files, undefined);
   });
 
