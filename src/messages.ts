@@ -149,6 +149,8 @@ const en = {
   attachmentFailed: () => '(The audio file could not be prepared.)',
   attachmentCompressed: () => '(Compressed to Ogg Opus to fit the upload limit.)',
   tokenExpiredPrefix: (p: { userId: string }) => `<@${p.userId}> your narration is finished:`,
+  resultByDm: (p: { channelId: string }) => `Your narration is finished. I could not post it in <#${p.channelId}>, so here it is:`,
+  resultByDmNoChannel: () => 'Your narration is finished. I could not post it in the channel, so here it is:',
 
   // --- /stop /skip /queue /leave /voices ---
   stopped: (p: { count: number }) => (p.count > 0 ? `⏹️ Stopped and cleared ${p.count} narration(s).` : '⏹️ Nothing was playing.'),
@@ -248,6 +250,8 @@ const vi: Texts = {
   attachmentFailed: () => '(Không tạo được tệp âm thanh.)',
   attachmentCompressed: () => '(Đã nén sang Ogg Opus cho vừa giới hạn tải lên.)',
   tokenExpiredPrefix: (p) => `<@${p.userId}> bài đọc của bạn đã xong:`,
+  resultByDm: (p) => `Bài đọc của bạn đã xong. Mình không đăng được trong <#${p.channelId}>, nên gửi bạn ở đây:`,
+  resultByDmNoChannel: () => 'Bài đọc của bạn đã xong. Mình không đăng được trong kênh, nên gửi bạn ở đây:',
 
   stopped: (p) => (p.count > 0 ? `⏹️ Đã dừng và xoá ${p.count} bài.` : '⏹️ Không có gì đang phát.'),
   skipped: (p) => `⏭️ Đã bỏ qua bài của ${p.who}.`,

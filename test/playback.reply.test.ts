@@ -67,23 +67,42 @@ async function play(track: NarrationTrack): Promise<void> {
 
 interface Sent extends OutgoingMessage {
   readonly at: number;
-  readonly via: 'edit' | 'post';
+  readonly via: 'edit' | 'post' | 'dm';
 }
 
-function recordingTarget(options: { expiresAt?: number; failEditWith?: unknown } = {}): ReplyTarget & { sent: Sent[] } {
+interface TargetOptions {
+  expiresAt?: number;
+  failEditWith?: unknown;
+  /** Every edit from the n-th on (1-based) is refused with this error, like a token that expired meanwhile. */
+  failEditsFrom?: { n: number; error: unknown };
+  failPostWith?: unknown;
+}
+
+function recordingTarget(options: TargetOptions = {}): ReplyTarget & { sent: Sent[]; editAttempts: number } {
   const sent: Sent[] = [];
-  return {
+  const target = {
     sent,
+    editAttempts: 0,
+    channelId: '555',
     expiresAt: options.expiresAt ?? Date.now() + 15 * 60_000,
-    edit: async (m) => {
+    edit: async (m: OutgoingMessage) => {
+      target.editAttempts++;
+      if (options.failEditsFrom && target.editAttempts >= options.failEditsFrom.n) throw options.failEditsFrom.error;
       if (options.failEditWith && m.files?.length) throw options.failEditWith;
       sent.push({ ...m, at: performance.now(), via: 'edit' });
     },
-    post: async (m) => {
+    post: async (m: OutgoingMessage) => {
+      if (options.failPostWith) throw options.failPostWith;
       sent.push({ ...m, at: performance.now(), via: 'post' });
     },
+    direct: async (m: OutgoingMessage) => {
+      sent.push({ ...m, at: performance.now(), via: 'dm' });
+    },
   };
+  return target;
 }
+
+const expiredToken = () => Object.assign(new Error('Invalid Webhook Token'), { code: 50027, status: 401 });
 
 describe('ThrottledSender', () => {
   test('sends the newest value at most once per interval and the final value last', async (t) => {
@@ -210,6 +229,33 @@ describe('followTrack', () => {
     await following;
     const final = target.sent.at(-1)!;
     assert.equal(final.via, 'post');
+    assert.equal(final.files?.length, 1);
+  });
+});
+
+describe('the result after the token expired, when the channel cannot take it', () => {
+  test('the bot may not post in the channel: the requester gets it by DM, with the audio', async () => {
+    const track = makeTrack(sentence(1));
+    const target = recordingTarget({ expiresAt: Date.now() - 1, failPostWith: new NarratorError('permanent', 'cannot_post', 'no Send Messages') });
+    const following = followTrack(track, target, { lang: 'en', attachmentSizeLimit: 1 << 24, minIntervalMs: 10 });
+    await play(track);
+    await following;
+    assert.deepEqual(target.sent.map((m) => m.via), ['dm']);
+    assert.match(target.sent[0]!.content, /^Your narration is finished\. I could not post it in <#555>, so here it is:\n✅ Narrated/);
+    assert.equal(target.sent[0]!.files?.[0]?.name, 'narration.wav');
+  });
+
+  test('once Discord says the token expired, it is never used again; the result goes to the channel', async () => {
+    // Three chunks, slow enough for several progress edits; the second edit meets an expired token.
+    const track = makeTrack([1, 2, 3].map((i) => sentence(i)).join(' '), 40);
+    const target = recordingTarget({ failEditsFrom: { n: 2, error: expiredToken() } });
+    const following = followTrack(track, target, { lang: 'en', attachmentSizeLimit: 1 << 24, minIntervalMs: 5 });
+    await play(track);
+    await following;
+    assert.equal(target.editAttempts, 2, 'no edit after the one refused for an expired token');
+    const final = target.sent.at(-1)!;
+    assert.equal(final.via, 'post');
+    assert.match(final.content, /^<@42> your narration is finished:\n✅ Narrated/);
     assert.equal(final.files?.length, 1);
   });
 });
