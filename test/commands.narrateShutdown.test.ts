@@ -4,7 +4,8 @@
  * interactionCreate event at random offsets around `shutdown()`. Whatever the interleaving: no TTS job starts once
  * shutdown has begun, and every interaction ends with a final answer its user can read — a private "restarting"
  * (at once, or after the defer), or its public reply saying the narration was cancelled by the shutdown.
- * In-process, so "after" is exact (no clocks compared across processes); the e2e twin is bot.e2e.shutdownRace.
+ * In-process, so "after" is exact: no clocks compared across processes (a /run written just before the shutdown
+ * log line can reach an emulator after it, which would make a cross-process version of this check flaky).
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
