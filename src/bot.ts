@@ -5,7 +5,9 @@
  *
  * Robustness rules kept here: every handler runs inside try/catch and every failure ends in a short message to
  * the user (never a silent "The application did not respond"); the client's 'error' is listened to (an unhandled
- * 'error' event would kill the process); once shutdown has begun, new commands are answered "restarting".
+ * 'error' event would kill the process); once shutdown has begun, new commands are answered "restarting" —
+ * checked on entry and again by /narrate after its own awaits (CommandContext.shuttingDown) — and shutdown waits
+ * (bounded) for the handlers still running, so every reply in flight gets its final answer.
  */
 import {
   Client,
@@ -54,6 +56,8 @@ export class NarratorBot {
   private readonly commands: ReadonlyMap<string, Command>;
   private readonly context: CommandContext;
   private readonly background = new Set<Promise<unknown>>();
+  /** Command handlers still running: shutdown waits for them so their replies are settled. */
+  private readonly handlers = new Set<Promise<void>>();
   private shuttingDown = false;
   private shutdownPromise: Promise<void> | undefined;
   private readonly log: Logger;
@@ -76,6 +80,7 @@ export class NarratorBot {
         this.background.add(tracked);
         void tracked.finally(() => this.background.delete(tracked));
       },
+      shuttingDown: () => this.shuttingDown,
     };
     this.wireEvents();
   }
@@ -94,7 +99,11 @@ export class NarratorBot {
     client.once(Events.ClientReady, (ready) => {
       this.log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size, shards: ready.ws.shards.size }, 'connected to Discord');
     });
-    client.on(Events.InteractionCreate, (interaction) => void this.handleInteraction(interaction));
+    client.on(Events.InteractionCreate, (interaction) => {
+      const handled = this.handleInteraction(interaction);
+      this.handlers.add(handled);
+      void handled.finally(() => this.handlers.delete(handled));
+    });
     client.on(Events.Error, (err) => this.log.error({ err: describe(err) }, 'discord client error'));
     client.on(Events.Warn, (message) => this.log.warn({ message: scrub(message) }, 'discord client warning'));
     client.on(Events.ShardError, (err, shardId) => this.log.error({ shardId, err: describe(err) }, 'gateway error'));
@@ -172,13 +181,14 @@ export class NarratorBot {
     this.log.info({ reason, sessions: this.playback.size }, 'shutting down');
     // Cancels every narration: queued ones never start, running GPU jobs get their /cancel from the engine, and
     // each requester's reply is edited to say the bot is shutting down.
-    this.playback.endAll('shutdown');
+    this.playback.shutdown();
     const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
     // Both in parallel, bounded: the replies' final edits, and the engine draining its cancelled jobs.
     const engineClosed = this.deps.engine.close().catch((err: unknown) => this.log.warn({ err: describe(err) }, 'engine close failed'));
     let drainTimer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.background, engineClosed]),
+      // Handlers first: one may still queue a reply task (it sees the flag and refuses, or was accepted just before).
+      Promise.allSettled([...this.handlers]).then(() => Promise.allSettled([...this.background, engineClosed])),
       new Promise((resolve) => (drainTimer = setTimeout(resolve, SHUTDOWN_DRAIN_MS))),
     ]);
     clearTimeout(drainTimer);

@@ -62,13 +62,24 @@ export function truncate(text: string, max: number): string {
   return `${chars.slice(0, Math.max(0, max - 1)).join('').trimEnd()}…`;
 }
 
-/** The user's text as a Discord quote block, cut to fit; never pings anyone (replies use allowedMentions parse: []). */
+/**
+ * The user's text as Discord will show it under the bot's name: inside a code block, cut to fit. The text is the
+ * user's, the message is the bot's — so nothing in it may render: not a masked link (`[free Nitro](https://…)`),
+ * a bare or `<…>` URL, a heading, `-#` subtext, a list, a quote, a spoiler, emphasis, a mention or a timestamp.
+ * A code block is the one Discord construct whose whole content is literal (no markup, no links, no mentions), so
+ * one rule covers every case, whereas escaping would have to match each client's parser (bare URLs link even with
+ * escaped punctuation around them). The only way out of a code block is a run of three backticks: every backtick
+ * followed by another gets a zero-width space after it, so no run can form. The fence opens with a bare newline
+ * so the first line is never taken for a language tag. Replies still send `allowedMentions: { parse: [] }`.
+ */
 export function quoteText(text: string, max = 600): string {
   const cut = truncate(text.trim().replace(/\n{3,}/g, '\n\n'), max);
-  return cut
-    .split('\n')
-    .map((line) => `> ${line}`)
-    .join('\n');
+  return `\`\`\`\n${cut.replace(/`(?=`)/g, '`\u200b')}\n\`\`\``;
+}
+
+/** A one-line preview of a user's text for inline code (`/queue`): backticks replaced by a look-alike, so it cannot end early. */
+export function inlineCodeSafe(text: string): string {
+  return text.replace(/`/g, 'ˋ');
 }
 
 const en = {
@@ -92,8 +103,11 @@ const en = {
   channelFull: (p: { channelId: string }) => `<#${p.channelId}> is full, so I cannot join it.`,
   busyElsewhere: (p: { channelId: string }) =>
     `I am already narrating in <#${p.channelId}>. Join that channel, or wait until it is finished.`,
+  busyElsewhereAny: () => 'I am already narrating in another voice channel of this server. Join it, or wait until it is finished.',
   queueFull: (p: { max: number }) => `The queue for this server is full (${p.max} narrations waiting). Try again when one has finished.`,
   shuttingDown: () => 'The bot is restarting right now. Try again in a minute.',
+  afkChannel: (p: { channelId: string }) =>
+    `<#${p.channelId}> is this server’s AFK channel: nobody can hear me there. Join another voice channel and try again.`,
   notInBotChannel: () => 'Join my voice channel to control the narration.',
   permissionWords: (p: { connect: boolean; speak: boolean; view: boolean }) =>
     [p.view ? 'see the channel' : '', p.connect ? 'connect' : '', p.speak ? 'speak' : ''].filter(Boolean).join(' and '),
@@ -135,6 +149,8 @@ const en = {
   attachmentFailed: () => '(The audio file could not be prepared.)',
   attachmentCompressed: () => '(Compressed to Ogg Opus to fit the upload limit.)',
   tokenExpiredPrefix: (p: { userId: string }) => `<@${p.userId}> your narration is finished:`,
+  resultByDm: (p: { channelId: string }) => `Your narration is finished. I could not post it in <#${p.channelId}>, so here it is:`,
+  resultByDmNoChannel: () => 'Your narration is finished. I could not post it in the channel, so here it is:',
 
   // --- /stop /skip /queue /leave /voices ---
   stopped: (p: { count: number }) => (p.count > 0 ? `⏹️ Stopped and cleared ${p.count} narration(s).` : '⏹️ Nothing was playing.'),
@@ -144,10 +160,10 @@ const en = {
   notConnected: () => 'I am not in a voice channel in this server.',
   queueEmpty: () => 'The queue is empty.',
   queueTitle: (p: { count: number; max: number }) => `**Narrations** (${p.count}, at most ${p.max} waiting):`,
-  queueRowPlaying: (p: { who: string; words: string; bar: string }) => `▶️ <@${p.who}> — “${p.words}” · ${p.bar}`,
-  queueRowPreparing: (p: { who: string; words: string; bar: string }) => `🎙️ <@${p.who}> — “${p.words}” · preparing ${p.bar}`,
+  queueRowPlaying: (p: { who: string; words: string; bar: string }) => `▶️ <@${p.who}> — \`${p.words}\` · ${p.bar}`,
+  queueRowPreparing: (p: { who: string; words: string; bar: string }) => `🎙️ <@${p.who}> — \`${p.words}\` · preparing ${p.bar}`,
   queueRowWaiting: (p: { n: number; who: string; words: string; ready: boolean }) =>
-    `${p.n}. <@${p.who}> — “${p.words}”${p.ready ? ' · preparing' : ''}`,
+    `${p.n}. <@${p.who}> — \`${p.words}\`${p.ready ? ' · preparing' : ''}`,
   voicesTitle: (p: { count: number }) => `**Voices** (${p.count}):`,
   voiceDefault: () => 'default',
   voiceNotOnWorker: () => 'not installed on the worker',
@@ -193,8 +209,10 @@ const vi: Texts = {
     `Mình không có quyền ${p.missing} trong <#${p.channelId}>. Nhờ quản trị viên cấp quyền **Connect** và **Speak** ở kênh đó.`,
   channelFull: (p) => `<#${p.channelId}> đã đầy nên mình không vào được.`,
   busyElsewhere: (p) => `Mình đang đọc trong <#${p.channelId}>. Hãy vào kênh đó, hoặc đợi đọc xong.`,
+  busyElsewhereAny: () => 'Mình đang đọc trong một kênh thoại khác của máy chủ này. Hãy vào kênh đó, hoặc đợi đọc xong.',
   queueFull: (p) => `Hàng đợi của máy chủ này đã đầy (${p.max} bài đang chờ). Hãy thử lại khi có bài đọc xong.`,
   shuttingDown: () => 'Bot đang khởi động lại. Hãy thử lại sau một phút.',
+  afkChannel: (p) => `<#${p.channelId}> là kênh AFK của máy chủ: ở đó không ai nghe được. Hãy vào kênh thoại khác rồi thử lại.`,
   notInBotChannel: () => 'Hãy vào kênh thoại của mình để điều khiển việc đọc.',
   permissionWords: (p) => [p.view ? 'xem kênh' : '', p.connect ? 'kết nối' : '', p.speak ? 'nói' : ''].filter(Boolean).join(' và '),
 
@@ -232,6 +250,8 @@ const vi: Texts = {
   attachmentFailed: () => '(Không tạo được tệp âm thanh.)',
   attachmentCompressed: () => '(Đã nén sang Ogg Opus cho vừa giới hạn tải lên.)',
   tokenExpiredPrefix: (p) => `<@${p.userId}> bài đọc của bạn đã xong:`,
+  resultByDm: (p) => `Bài đọc của bạn đã xong. Mình không đăng được trong <#${p.channelId}>, nên gửi bạn ở đây:`,
+  resultByDmNoChannel: () => 'Bài đọc của bạn đã xong. Mình không đăng được trong kênh, nên gửi bạn ở đây:',
 
   stopped: (p) => (p.count > 0 ? `⏹️ Đã dừng và xoá ${p.count} bài.` : '⏹️ Không có gì đang phát.'),
   skipped: (p) => `⏭️ Đã bỏ qua bài của ${p.who}.`,
@@ -240,9 +260,9 @@ const vi: Texts = {
   notConnected: () => 'Mình không ở kênh thoại nào trong máy chủ này.',
   queueEmpty: () => 'Hàng đợi trống.',
   queueTitle: (p) => `**Danh sách đọc** (${p.count}, tối đa ${p.max} bài chờ):`,
-  queueRowPlaying: (p) => `▶️ <@${p.who}> — “${p.words}” · ${p.bar}`,
-  queueRowPreparing: (p) => `🎙️ <@${p.who}> — “${p.words}” · đang chuẩn bị ${p.bar}`,
-  queueRowWaiting: (p) => `${p.n}. <@${p.who}> — “${p.words}”${p.ready ? ' · đang chuẩn bị' : ''}`,
+  queueRowPlaying: (p) => `▶️ <@${p.who}> — \`${p.words}\` · ${p.bar}`,
+  queueRowPreparing: (p) => `🎙️ <@${p.who}> — \`${p.words}\` · đang chuẩn bị ${p.bar}`,
+  queueRowWaiting: (p) => `${p.n}. <@${p.who}> — \`${p.words}\`${p.ready ? ' · đang chuẩn bị' : ''}`,
   voicesTitle: (p) => `**Giọng đọc** (${p.count}):`,
   voiceDefault: () => 'mặc định',
   voiceNotOnWorker: () => 'chưa cài trên máy chủ giọng nói',
@@ -345,6 +365,8 @@ export function codeText(lang: Lang, code: string, ctx: ErrorContext = {}): stri
       return t.queueFull({ max: ctx.maxQueue ?? 0 });
     case 'shutting_down':
       return t.shuttingDown();
+    case 'busy_elsewhere':
+      return t.busyElsewhereAny();
     case 'voice_connect_failed':
       return t.errVoiceConnect();
     case 'worker_busy':
@@ -412,7 +434,7 @@ export function composeMessage(status: string, text: string | undefined): string
   if (!text) return truncate(status, MESSAGE_LIMIT);
   const room = MESSAGE_LIMIT - status.length - 2;
   if (room < 40) return truncate(status, MESSAGE_LIMIT);
-  // quoteText adds "> " per line; leave room for that by quoting a shorter text.
+  // quoteText adds the fences (and may add zero-width spaces); leave room for that by quoting a shorter text.
   let max = Math.min(600, room);
   let quoted = quoteText(text, max);
   while (quoted.length > room && max > 20) {

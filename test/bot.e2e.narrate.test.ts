@@ -49,7 +49,7 @@ describe('the bot end to end', () => {
     assert.ok(firstAudio !== undefined && firstAudio < final.receivedAt, 'audio played before the narration ended');
 
     const content = String(final.payload.content);
-    assert.match(content, /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 0\.9\n> Xin chào các bạn\./);
+    assert.match(content, /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 0\.9\n```\nXin chào các bạn\./);
     const [file] = final.files;
     assert.equal(file!.name, 'narration.wav');
     const wav = decodeTestWav(file!.bytes);

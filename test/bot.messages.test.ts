@@ -12,6 +12,7 @@ import {
   formatDuration,
   langOf,
   progressBar,
+  inlineCodeSafe,
   quoteText,
   renderStatus,
   texts,
@@ -25,7 +26,7 @@ const ENGINE_CODES = [
   'no_output', 'network', 'runpod_auth', 'endpoint_not_found', 'bad_config', 'local_tts_missing', 'handler_crashed',
   'inference_failed', 'tts_failed', 'worker_error', 'bad_audio', 'bad_request', 'local_tts_failed', 'job_timed_out',
   'job_deadline', 'narration_deadline', 'worker_timeout', 'cancelled_remotely', 'aborted', 'queue_full',
-  'shutting_down', 'voice_connect_failed',
+  'shutting_down', 'voice_connect_failed', 'busy_elsewhere',
 ];
 
 describe('langOf', () => {
@@ -128,10 +129,128 @@ describe('progress and status', () => {
     const long = 'Xin chào <@123> @everyone. '.repeat(300);
     const message = composeMessage('✅ Narrated', long);
     assert.ok(message.length <= 2000);
-    assert.ok(message.startsWith('✅ Narrated\n> Xin chào <@123> @everyone.'));
-    assert.ok(message.endsWith('…'));
-    assert.equal(quoteText('a\nb'), '> a\n> b');
+    assert.ok(message.startsWith('✅ Narrated\n```\nXin chào <@123> @everyone.'));
+    assert.ok(message.endsWith('…\n```'));
+    assert.equal(quoteText('a\nb'), '```\na\nb\n```');
     const huge = composeMessage('S'.repeat(1990), 'some text');
     assert.equal(huge, 'S'.repeat(1990), 'no room for the quote: the status alone');
+  });
+});
+
+/**
+ * What a Discord client renders specially in a message, read with Discord's markdown rules (simplified from its
+ * parser, simple-markdown based): code blocks and inline code first — their content is literal — then, outside
+ * them, links (masked, bare, `<…>`), headings, subtext, lists, block quotes, emphasis, spoilers, mentions,
+ * timestamps, custom emoji and command mentions. A backslash escapes the next character.
+ */
+function renderedMarkup(content: string): string[] {
+  const outside: string[] = [];
+  let plain = '';
+  let i = 0;
+  const codeBlock = /```(?:([a-z0-9_+\-.#]+?)\n)?\n*([^\n][^]*?)\n*```/iy;
+  const inlineCode = /(`+)([^]*?[^`])\1(?!`)/y;
+  while (i < content.length) {
+    if (content[i] === '\\' && i + 1 < content.length) {
+      plain += ' ';
+      i += 2;
+      continue;
+    }
+    codeBlock.lastIndex = i;
+    inlineCode.lastIndex = i;
+    const block = content.startsWith('```', i) ? codeBlock.exec(content) : null;
+    const inline = block ? null : content[i] === '`' ? inlineCode.exec(content) : null;
+    const code = block ?? inline;
+    if (code) {
+      outside.push(plain);
+      plain = '';
+      i += code[0].length;
+      continue;
+    }
+    plain += content[i];
+    i++;
+  }
+  outside.push(plain);
+  const rules: [string, RegExp][] = [
+    ['masked link', /\[[^\]]*\]\(\s*<?[a-z]+:[^)]*\)/i],
+    ['url', /\b(?:https?|steam|discord):\/\/\S/i],
+    ['autolink', /<[a-z]+:[^>\s]+>/i],
+    ['heading', /^ *#{1,3} \S/m],
+    ['subtext', /^ *-# \S/m],
+    ['list', /^ *(?:[-*+]|\d+\.) \S/m],
+    ['quote', /^ *>(?:>>)? /m],
+    ['bold/italic', /\*\S(?:[^*]*\S)?\*/],
+    ['underline/italic', /(?:^|\W)_\S(?:[^_]*\S)?_(?:\W|$)/],
+    ['strikethrough', /~~[^~]+~~/],
+    ['spoiler', /\|\|[^|]+\|\|/],
+    ['mention', /<(?:@[!&]?|#)\d+>|@(?:everyone|here)/],
+    ['timestamp', /<t:-?\d+(?::[tTdDfFR])?>/],
+    ['emoji', /<a?:\w+:\d+>/],
+    ['command', /<\/[\w -]+:\d+>/],
+  ];
+  const found: string[] = [];
+  for (const part of outside) for (const [name, rule] of rules) if (rule.test(part)) found.push(name);
+  return found;
+}
+
+/** The literal content of the first code block, without the zero-width spaces the quoting adds. */
+function codeBlockContent(content: string): string | undefined {
+  const m = /```\n([^]*?)\n```(?![^]*```)/.exec(content);
+  return m?.[1]?.replaceAll('\u200b', '');
+}
+
+const HOSTILE = [
+  '[free Nitro](https://discord.gift.example/claim) — nhận ngay!',
+  '[https://discord.com](https://evil.example)',
+  'Xem https://evil.example/login và <https://evil.example/x>',
+  '# Thông báo chính thức\n## từ đội ngũ Discord\n### hãy đọc',
+  '-# chữ nhỏ ở đây',
+  '- mục một\n* mục hai\n1. mục ba',
+  '> trích dẫn\n>>> trích dài',
+  '```js\nalert(1)\n```\n[link](https://evil.example)',
+  'abc```\n# heading after a fake fence',
+  '```',
+  '````',
+  '`inline` and ``double``',
+  'a``` ``` ```b',
+  '\\```\n## escaped fence?',
+  'js\n[x](https://evil.example)',
+  '||spoiler|| **bold** *it* __u__ _it_ ~~s~~',
+  '<@123> <@!123> <@&456> <#789> <t:0:F> @everyone @here <:blob:1> </narrate:1>',
+  'text ending in a backtick`',
+  '`leading backtick',
+  `${'Đây là một câu dài. '.repeat(40)}\`\`\`\n# cut near a fence [x](https://evil.example)`,
+];
+
+describe('the user’s text echoed under the bot’s name', () => {
+  const statuses = ['✅ Narrated · 0:03', texts('en').tokenExpiredPrefix({ userId: '42' })];
+  test('no link, markup or mention of the user’s text renders; the text itself is shown whole', () => {
+    for (const status of statuses) {
+      for (const hostile of HOSTILE) {
+        const message = composeMessage(status, hostile);
+        assert.deepEqual(renderedMarkup(message), renderedMarkup(status), `rendered from ${JSON.stringify(hostile)}:\n${message}`);
+        const shown = codeBlockContent(message);
+        const expected = truncate(hostile.trim(), 600);
+        assert.equal(shown, expected, 'the reader sees exactly what was narrated (cut to fit)');
+      }
+    }
+  });
+
+  test('random markdown soup never escapes the code block', () => {
+    let seed = 1234;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const alphabet = ['`', '``', '```', '\n', '\\', '#', '-# ', '> ', '[a](https://x.example)', 'https://x.example', '<', '>', '*', '_', '|', '~', ' ', 'chữ', '@everyone', '<@1>', '1. '];
+    for (let n = 0; n < 500; n++) {
+      const parts = Array.from({ length: 1 + Math.floor(random() * 30) }, () => alphabet[Math.floor(random() * alphabet.length)]);
+      const text = `x${parts.join('')}x`;
+      const message = composeMessage('✅ Narrated', text);
+      assert.deepEqual(renderedMarkup(message), [], JSON.stringify(text));
+    }
+  });
+
+  test('/queue previews are inline code that cannot end early', () => {
+    for (const hostile of HOSTILE) {
+      const preview = `\`${inlineCodeSafe(hostile.replace(/\s+/g, ' ').trim())}\``;
+      assert.deepEqual(renderedMarkup(preview), [], preview);
+    }
   });
 });

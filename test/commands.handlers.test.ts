@@ -249,7 +249,7 @@ describe('/narrate accepted', () => {
     await Promise.all(env.tasks);
     const edits = calls.filter((c) => c.kind === 'editReply');
     const final = edits.at(-1)!;
-    assert.match(final.payload.content!, /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 1\.2\n> Xin chào <@123>/);
+    assert.match(final.payload.content!, /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 1\.2\n```\nXin chào <@123>/);
     assert.deepEqual(final.payload.allowedMentions, { parse: [] });
     assert.ok(edits.every((e) => JSON.stringify(e.payload.allowedMentions) === '{"parse":[]}'));
     const file = final.payload.files?.[0] as unknown as { attachment: Buffer; name: string };
@@ -332,8 +332,8 @@ describe('/stop /skip /queue /leave', () => {
     const content = f.calls[0]!.payload.content!;
     assert.ok(isEphemeral(f.calls[0]));
     assert.match(content, /^\*\*Narrations\*\* \(2, at most 3 waiting\):/);
-    assert.match(content, /🎙️ <@1> — “Alpha is the narration playing now in channel seventy-seven\.” · preparing ▱+ 0\/1/);
-    assert.match(content, /\n1\. <@2> — “Bravo is the narration waiting behind it in the same queue\.”$/);
+    assert.match(content, /🎙️ <@1> — `Alpha is the narration playing now in channel seventy-seven\.` · preparing ▱+ 0\/1/);
+    assert.match(content, /\n1\. <@2> — `Bravo is the narration waiting behind it in the same queue\.`$/);
     busy.session.end('left');
     const empty = fakeInteraction({ guildId: busy.guildId });
     await queue.execute(empty.interaction, busy.ctx);

@@ -85,7 +85,7 @@ describe('e2e: /narrate, autocomplete and refusals', () => {
       // Progress: the reply said what was happening before it said it was done.
       const progress = inv.edits.filter((e) => e !== final).map(contentOf);
       assert.ok(progress.some((c) => c.startsWith(`▶️ Playing in <#${voice.id}>`)), progress.join('\n---\n'));
-      assert.match(contentOf(final), /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 0\.9\n> Sáng nay trời trong xanh/);
+      assert.match(contentOf(final), /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 0\.9\n```\nSáng nay trời trong xanh/);
 
       // The attachment is a playable WAV holding exactly the engine's narration.
       const want = await expected;

@@ -111,9 +111,9 @@ describe('e2e: playback — a queue of users, skip, stop, and voice connection d
       const reply = await command(world, 'bob', 'queue').replied();
       const rows = contentOf(reply).split('\n');
       assert.equal(rows[0], '**Narrations** (3, at most 10 waiting):');
-      assert.match(rows[1] ?? '', new RegExp(`^(▶️|🎙️) <@${world.users['alice']}> — “Ngày xưa có một cậu bé`));
-      assert.match(rows[2] ?? '', new RegExp(`^1\\. <@${world.users['bob']}> — “Con mèo nhà bên`));
-      assert.match(rows[3] ?? '', new RegExp(`^2\\. <@${world.users['carol']}> — “Mùa hè năm ấy`));
+      assert.match(rows[1] ?? '', new RegExp(`^(▶️|🎙️) <@${world.users['alice']}> — \`Ngày xưa có một cậu bé`));
+      assert.match(rows[2] ?? '', new RegExp(`^1\\. <@${world.users['bob']}> — \`Con mèo nhà bên`));
+      assert.match(rows[3] ?? '', new RegExp(`^2\\. <@${world.users['carol']}> — \`Mùa hè năm ấy`));
       assert.equal(((reply.data as { flags?: number }).flags ?? 0) & 64, 64, 'ephemeral');
 
       // Alice's narration plays to its end, then Bob's starts by itself.

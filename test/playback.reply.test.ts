@@ -67,23 +67,42 @@ async function play(track: NarrationTrack): Promise<void> {
 
 interface Sent extends OutgoingMessage {
   readonly at: number;
-  readonly via: 'edit' | 'post';
+  readonly via: 'edit' | 'post' | 'dm';
 }
 
-function recordingTarget(options: { expiresAt?: number; failEditWith?: unknown } = {}): ReplyTarget & { sent: Sent[] } {
+interface TargetOptions {
+  expiresAt?: number;
+  failEditWith?: unknown;
+  /** Every edit from the n-th on (1-based) is refused with this error, like a token that expired meanwhile. */
+  failEditsFrom?: { n: number; error: unknown };
+  failPostWith?: unknown;
+}
+
+function recordingTarget(options: TargetOptions = {}): ReplyTarget & { sent: Sent[]; editAttempts: number } {
   const sent: Sent[] = [];
-  return {
+  const target = {
     sent,
+    editAttempts: 0,
+    channelId: '555',
     expiresAt: options.expiresAt ?? Date.now() + 15 * 60_000,
-    edit: async (m) => {
+    edit: async (m: OutgoingMessage) => {
+      target.editAttempts++;
+      if (options.failEditsFrom && target.editAttempts >= options.failEditsFrom.n) throw options.failEditsFrom.error;
       if (options.failEditWith && m.files?.length) throw options.failEditWith;
       sent.push({ ...m, at: performance.now(), via: 'edit' });
     },
-    post: async (m) => {
+    post: async (m: OutgoingMessage) => {
+      if (options.failPostWith) throw options.failPostWith;
       sent.push({ ...m, at: performance.now(), via: 'post' });
     },
+    direct: async (m: OutgoingMessage) => {
+      sent.push({ ...m, at: performance.now(), via: 'dm' });
+    },
   };
+  return target;
 }
+
+const expiredToken = () => Object.assign(new Error('Invalid Webhook Token'), { code: 50027, status: 401 });
 
 describe('ThrottledSender', () => {
   test('sends the newest value at most once per interval and the final value last', async (t) => {
@@ -149,11 +168,11 @@ describe('followTrack', () => {
     assert.ok(edits.length >= 2, `progress then final (${edits.length} edits)`);
     assert.ok(edits.every((e) => e.via === 'edit'));
     for (let i = 1; i < edits.length - 1; i++) assert.ok(edits[i]!.at - edits[i - 1]!.at >= 95, 'at most one progress edit per interval');
-    assert.match(edits[0]!.content, /^⏳ Queued — next in line\.\n> Câu thứ 1/, 'the first edit: not started yet');
+    assert.match(edits[0]!.content, /^⏳ Queued — next in line\.\n```\nCâu thứ 1/, 'the first edit: not started yet');
     assert.ok(edits.some((e) => /^🎙️ Preparing the audio… [▰▱]+ [12]\/3/.test(e.content)), 'a progress bar while synthesizing');
     const final = edits.at(-1)!;
     assert.match(final.content, /^✅ Narrated · 0:0\d · voice \*\*narrator\*\* · speed 1/);
-    assert.match(final.content, /\n> Câu thứ 1 kể về/);
+    assert.match(final.content, /\n```\nCâu thứ 1 kể về/);
     assert.ok(final.content.length <= 2000);
     assert.equal(final.files?.length, 1);
     assert.equal(final.files![0]!.name, 'narration.wav');
@@ -185,7 +204,7 @@ describe('followTrack', () => {
     track.cancel('stopped', '<@3>');
     await following;
     const final = target.sent.at(-1)!;
-    assert.match(final.content, /^⏹️ Stopped by <@3>\.\n> Câu thứ 1/);
+    assert.match(final.content, /^⏹️ Stopped by <@3>\.\n```\nCâu thứ 1/);
     assert.equal(final.files, undefined);
   });
 
@@ -210,6 +229,33 @@ describe('followTrack', () => {
     await following;
     const final = target.sent.at(-1)!;
     assert.equal(final.via, 'post');
+    assert.equal(final.files?.length, 1);
+  });
+});
+
+describe('the result after the token expired, when the channel cannot take it', () => {
+  test('the bot may not post in the channel: the requester gets it by DM, with the audio', async () => {
+    const track = makeTrack(sentence(1));
+    const target = recordingTarget({ expiresAt: Date.now() - 1, failPostWith: new NarratorError('permanent', 'cannot_post', 'no Send Messages') });
+    const following = followTrack(track, target, { lang: 'en', attachmentSizeLimit: 1 << 24, minIntervalMs: 10 });
+    await play(track);
+    await following;
+    assert.deepEqual(target.sent.map((m) => m.via), ['dm']);
+    assert.match(target.sent[0]!.content, /^Your narration is finished\. I could not post it in <#555>, so here it is:\n✅ Narrated/);
+    assert.equal(target.sent[0]!.files?.[0]?.name, 'narration.wav');
+  });
+
+  test('once Discord says the token expired, it is never used again; the result goes to the channel', async () => {
+    // Three chunks, slow enough for several progress edits; the second edit meets an expired token.
+    const track = makeTrack([1, 2, 3].map((i) => sentence(i)).join(' '), 40);
+    const target = recordingTarget({ failEditsFrom: { n: 2, error: expiredToken() } });
+    const following = followTrack(track, target, { lang: 'en', attachmentSizeLimit: 1 << 24, minIntervalMs: 5 });
+    await play(track);
+    await following;
+    assert.equal(target.editAttempts, 2, 'no edit after the one refused for an expired token');
+    const final = target.sent.at(-1)!;
+    assert.equal(final.via, 'post');
+    assert.match(final.content, /^<@42> your narration is finished:\n✅ Narrated/);
     assert.equal(final.files?.length, 1);
   });
 });

@@ -27,6 +27,8 @@ export interface CommandContext {
   readonly logger: Logger;
   /** Keeps a task that outlives the handler (a narration's reply updates), so shutdown can wait for it. */
   background(task: Promise<unknown>): void;
+  /** True once shutdown has begun: no new narration may start (read again after every await). */
+  shuttingDown?(): boolean;
 }
 
 export interface Command {

@@ -1,12 +1,20 @@
 /**
  * `/narrate text voice speed` — read a text aloud in the caller's voice channel and post the audio.
  *
- * Everything that can be refused is refused before the reply is deferred, with an ephemeral message: not in a
- * voice channel, the bot may not connect/speak there, the bot is busy in another channel, a bad voice/speed/text
- * (orchestrator.plan throws those synchronously), a full queue. These checks are synchronous and read Discord's
- * cache, so they answer well within the 3 s Discord allows. Only then is the reply deferred (publicly: others
- * in the channel see what is being read) and the narration queued; its reply follows it from there
- * (services/playback/narrationReply.ts).
+ * Everything that can be refused is refused before the reply is deferred, with an ephemeral message: the bot is
+ * restarting, not in a voice channel (or in the server's AFK channel, where nobody can hear), the bot may not
+ * connect/speak there, the bot is busy in another channel, a bad voice/speed/text (orchestrator.plan throws those
+ * synchronously), a full queue. These checks are synchronous and read Discord's cache, so they answer well within
+ * the 3 s Discord allows. Only then is the reply deferred (publicly: others in the channel see what is being read).
+ *
+ * The defer is an await, and while it runs another /narrate of the same server, a /leave or a shutdown may have
+ * changed everything. So after it the state-dependent checks run again, and re-check → join → enqueue happen with
+ * no await in between (atomic per guild; PlaybackManager.join also refuses to move a session that has work). A
+ * refusal found only then is made as private as an early one: the public "thinking…" placeholder is deleted and
+ * the refusal sent as an ephemeral follow-up. (Deferring ephemerally instead would make the accepted narration's
+ * progress and audio private too, or need a second public message: a public defer keeps the common path simple,
+ * and a late refusal — a race — costs only a placeholder that vanishes.) Nothing is synthesized for a refusal.
+ * Once queued, the narration's reply follows it from there (services/playback/narrationReply.ts).
  */
 import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
@@ -67,6 +75,7 @@ export const narrate: Command = {
     const refuse = (content: string) =>
       interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } }).then(() => undefined);
     if (!interaction.inCachedGuild()) return refuse(t.guildOnly());
+    if (ctx.shuttingDown?.()) return refuse(t.shuttingDown());
 
     const access = checkVoiceAccess(interaction.member, interaction.guild.members.me);
     if (!access.ok) {
@@ -82,10 +91,8 @@ export const narrate: Command = {
       }
     }
     const channel = access.channel;
-    const existing = ctx.playback.get(interaction.guildId);
-    if (existing && !existing.hasEnded && existing.busy && existing.channelId && existing.channelId !== channel.id) {
-      return refuse(t.busyElsewhere({ channelId: existing.channelId }));
-    }
+    // Discord moves idle members into the AFK channel and nobody hears anything there.
+    if (interaction.guild.afkChannelId === channel.id) return refuse(t.afkChannel({ channelId: channel.id }));
 
     const errorContext: ErrorContext = {
       voices: ctx.config.voices,
@@ -113,11 +120,27 @@ export const narrate: Command = {
       if (isNarratorError(err, 'user')) return refuse(errorText(lang, err, errorContext));
       throw err;
     }
-    if (existing && !existing.hasEnded && existing.isQueueFull) {
-      return refuse(t.queueFull({ max: ctx.config.discord.maxQueuePerGuild }));
-    }
+    /** Why the server's state refuses this narration now, or undefined. Synchronous: read again after any await. */
+    const stateRefusal = (): string | undefined => {
+      if (ctx.shuttingDown?.() || ctx.playback.isClosed) return t.shuttingDown();
+      const existing = ctx.playback.get(guild.id);
+      if (!existing || existing.hasEnded) return undefined;
+      if (existing.busy && existing.channelId && existing.channelId !== channel.id) return t.busyElsewhere({ channelId: existing.channelId });
+      if (existing.isQueueFull) return t.queueFull({ max: ctx.config.discord.maxQueuePerGuild });
+      return undefined;
+    };
+    const early = stateRefusal();
+    if (early !== undefined) return refuse(early);
 
     await interaction.deferReply();
+
+    // --- after the await: check again, then join and enqueue with no await in between ---
+    const refuseLate = (content: string) => refusePrivatelyAfterDefer(interaction, content, ctx);
+    const late = stateRefusal();
+    if (late !== undefined) {
+      ctx.logger.info({ guild: guild.id }, 'narration refused after the defer (the server changed meanwhile)');
+      return refuseLate(late);
+    }
     const track = new NarrationTrack(
       {
         text: request.text,
@@ -138,8 +161,8 @@ export const narrate: Command = {
       session.enqueue(track);
     } catch (err) {
       ctx.logger.warn({ guild: guild.id, err: String(err) }, 'could not queue a narration');
-      await interaction.editReply({ content: errorText(lang, err, errorContext), allowedMentions: { parse: [] } });
-      return;
+      if (isNarratorError(err) && err.code === 'busy_elsewhere' && err.detail) return refuseLate(t.busyElsewhere({ channelId: err.detail }));
+      return refuseLate(errorText(lang, err, errorContext));
     }
     ctx.logger.info(
       { guild: guild.id, track: track.id, chunks: plan.chunks.length, chars: request.text.length, voice: plan.voice },
@@ -166,6 +189,22 @@ export const narrate: Command = {
     await interaction.respond(voiceChoices(ctx.config.voices, ctx.config.defaultVoice, String(focused.value)));
   },
 };
+
+/**
+ * A refusal found after the public defer, made as private as an early one: the "thinking…" placeholder is deleted
+ * (only the caller then sees the answer, as an ephemeral follow-up). If the delete fails, the placeholder is
+ * edited instead — never left spinning.
+ */
+async function refusePrivatelyAfterDefer(interaction: ChatInputCommandInteraction, content: string, ctx: CommandContext): Promise<void> {
+  try {
+    await interaction.deleteReply();
+  } catch (err) {
+    ctx.logger.warn({ err: String(err) }, 'could not delete the deferred reply; editing it instead');
+    await interaction.editReply({ content, allowedMentions: { parse: [] } });
+    return;
+  }
+  await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+}
 
 /**
  * The voices matching what the user typed: prefix matches first, then the ones containing it, at most 25.

@@ -1,7 +1,7 @@
 /** `/queue` — what is playing and what is waiting in this server: who asked, the first words, how far along. */
 import type { ChatInputCommandInteraction } from 'discord.js';
 import type { GuildSession } from '../services/playback/guildSession.js';
-import { langOf, MESSAGE_LIMIT, progressBar, texts, truncate, type Lang } from '../messages.js';
+import { inlineCodeSafe, langOf, MESSAGE_LIMIT, progressBar, texts, truncate, type Lang } from '../messages.js';
 import { guildCommand, replyEphemeral } from './common.js';
 import type { Command, CommandContext } from './index.js';
 
@@ -50,5 +50,5 @@ export function renderQueue(lang: Lang, session: GuildSession, maxQueue: number)
 }
 
 function preview(text: string): string {
-  return truncate(text.replace(/\s+/g, ' ').trim(), PREVIEW_CHARS);
+  return inlineCodeSafe(truncate(text.replace(/\s+/g, ' ').trim(), PREVIEW_CHARS));
 }

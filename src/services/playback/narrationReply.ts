@@ -4,14 +4,18 @@
  *
  * Discord-specific, but behind a small `ReplyTarget` so the logic — throttling, what the final message says, which
  * file format fits the upload limit, what happens when the interaction token expires — is testable without
- * Discord. An interaction token lives 15 minutes: past that (with a margin) progress edits stop and the final
- * message goes to the channel instead, mentioning the requester.
+ * Discord. An interaction token lives 15 minutes: past that (with a margin), or as soon as Discord answers that it
+ * has expired (401 / 50027), progress edits stop — an expired token is never tried again — and the final message
+ * goes to the channel instead, mentioning the requester; when the bot may not post there (View Channel, Send
+ * Messages, Attach Files, checked first from the cache as discord.js computes them) or the post fails, it is sent to
+ * the requester by DM, so the result (and its audio) is never lost silently.
  */
-import { AttachmentBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { AttachmentBuilder, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import type { Logger } from 'pino';
 import { encodeWav } from '../audio/wav.js';
 import { encodeOggOpus } from '../audio/oggOpus.js';
 import type { MonoAudio } from '../audio/types.js';
+import { NarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { composeMessage, errorText, formatDuration, renderStatus, texts, type ErrorContext, type Lang } from '../../messages.js';
 import type { NarrationTrack, TrackOutcome } from './narrationTrack.js';
@@ -31,8 +35,15 @@ export interface OutgoingMessage {
 export interface ReplyTarget {
   /** Edits the original reply (the deferred one). */
   edit(message: OutgoingMessage): Promise<void>;
-  /** Posts a new message in the channel (after the token has expired). */
+  /**
+   * Posts a new message in the channel (after the token has expired). Rejects, without trying, when the bot may
+   * not post it there.
+   */
   post(message: OutgoingMessage): Promise<void>;
+  /** Sends the message to the requester by DM (when the channel cannot take it). */
+  direct?(message: OutgoingMessage): Promise<void>;
+  /** The channel the command was used in (for the DM's "in #channel"). */
+  readonly channelId?: string | null;
   /** When the interaction token stops working (ms since the epoch). */
   readonly expiresAt: number;
 }
@@ -61,17 +72,23 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
   const log = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const t = texts(options.lang);
-  const tokenUsable = () => now() < target.expiresAt - TOKEN_MARGIN_MS;
+  // Set when Discord says the token has expired: from then on it is never used again.
+  let tokenDead = false;
+  const tokenUsable = () => !tokenDead && now() < target.expiresAt - TOKEN_MARGIN_MS;
   let lastContent = '';
   const sender = new ThrottledSender<OutgoingMessage>(
     async (message) => {
+      if (tokenDead) return; // an edit offered before Discord said the token had expired
       if (message.content === lastContent && !message.files?.length) return;
       lastContent = message.content;
       await target.edit(message);
     },
     {
       minIntervalMs: options.minIntervalMs ?? 1_000,
-      onError: (err) => log.debug({ err: String(err) }, 'progress edit failed'),
+      onError: (err) => {
+        if (isExpiredToken(err)) tokenDead = true;
+        log.debug({ err: String(err) }, 'progress edit failed');
+      },
     },
   );
 
@@ -95,20 +112,32 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
   track.off('change', onChange);
   const final = await finalMessage(track, outcome, options);
 
+  // The token is gone: the channel, or else a DM to the requester. Never the token again.
   const viaChannel = async () => {
     const prefix = t.tokenExpiredPrefix({ userId: track.request.requesterId });
-    await target.post({ ...final, content: composeMessage(`${prefix}\n${final.status}`, track.request.text) });
+    try {
+      await target.post({ ...final, content: composeMessage(`${prefix}\n${final.status}`, track.request.text) });
+      return;
+    } catch (err) {
+      if (!target.direct) throw err;
+      log.info({ err: String(err) }, 'cannot post the narration result in the channel; sending it by DM');
+    }
+    const dmPrefix = target.channelId ? t.resultByDm({ channelId: target.channelId }) : t.resultByDmNoChannel();
+    await target.direct({ ...final, content: composeMessage(`${dmPrefix}\n${final.status}`, track.request.text) });
   };
+  const fallback = () =>
+    viaChannel().catch((postErr: unknown) => log.warn({ err: String(postErr) }, 'could not deliver the narration result (channel or DM)'));
   try {
     if (tokenUsable()) {
       await sender.finish({ content: final.content, files: final.files });
     } else {
       await sender.close();
-      await viaChannel();
+      await fallback();
     }
   } catch (err) {
     if (isExpiredToken(err)) {
-      await viaChannel().catch((postErr: unknown) => log.warn({ err: String(postErr) }, 'could not post the narration result in the channel'));
+      tokenDead = true;
+      await fallback();
     } else if (final.files?.length) {
       // Most likely the upload itself was refused (too large after all): say so rather than leave a stale bar.
       log.warn({ err: String(err) }, 'final edit with the audio failed; retrying without it');
@@ -206,10 +235,27 @@ export function interactionReplyTarget(interaction: ChatInputCommandInteraction,
     edit: async (message) => {
       await interaction.editReply({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
     },
+    channelId: interaction.channelId,
     post: async (message) => {
       const channel = interaction.channel;
-      if (!channel?.isSendable()) throw new Error('The command channel is not available to post in.');
+      if (!channel?.isSendable()) throw new NarratorError('permanent', 'cannot_post', 'The command channel is not available to post in.');
+      // Check first, from the cache, as discord.js computes it: a refused post is a wasted upload of the audio.
+      if (!channel.isDMBased()) {
+        const me = interaction.client.user;
+        const perms = channel.permissionsFor(me);
+        const needed = [
+          PermissionFlagsBits.ViewChannel,
+          channel.isThread() ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages,
+          ...(message.files?.length ? [PermissionFlagsBits.AttachFiles] : []),
+        ];
+        if (!perms || !needed.every((p) => perms.has(p))) {
+          throw new NarratorError('permanent', 'cannot_post', 'The bot may not post this message in the command channel.');
+        }
+      }
       await channel.send({ content: message.content, files: files(message), allowedMentions: { users: [interaction.user.id] } });
+    },
+    direct: async (message) => {
+      await interaction.user.send({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { joinVoiceChannel, type AudioPlayer, type DiscordGatewayAdapterCreator } from '@discordjs/voice';
 import type { Logger } from 'pino';
+import { NarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { CancelReason } from '../../messages.js';
 import { GuildSession } from './guildSession.js';
@@ -28,6 +29,8 @@ export interface JoinTarget {
 
 export class PlaybackManager {
   private readonly sessions = new Map<string, GuildSession>();
+  /** Set by `shutdown()`: no session is created or joined any more. */
+  private closed = false;
 
   constructor(private readonly options: PlaybackOptions) {}
 
@@ -44,14 +47,25 @@ export class PlaybackManager {
     return [...this.sessions.values()];
   }
 
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /**
-   * The session for this guild in this channel: the existing one (moved to `channelId` if it is elsewhere — the
-   * caller checks that it is idle first), or a new one that starts connecting at once, so the voice handshake
-   * runs while the first chunk is being synthesized.
+   * The session for this guild in this channel: the existing one (moved to `channelId` if it is elsewhere and has
+   * nothing to play), or a new one that starts connecting at once, so the voice handshake runs while the first
+   * chunk is being synthesized. A session with work is bound to its channel: joining it from another channel
+   * throws `busy_elsewhere` (so a second /narrate can never move the bot away from the first one's listeners),
+   * and after `shutdown()` every join throws `shutting_down`. Synchronous, so a caller's check → join → enqueue
+   * with no await in between is atomic per guild.
    */
   join(target: JoinTarget): GuildSession {
+    if (this.closed) throw new NarratorError('transient', 'shutting_down', 'The bot is shutting down.');
     const existing = this.sessions.get(target.guildId);
     if (existing && !existing.hasEnded) {
+      if (existing.channelId !== target.channelId && existing.busy) {
+        throw new NarratorError('user', 'busy_elsewhere', 'Already narrating in another voice channel.', existing.channelId ?? undefined);
+      }
       if (existing.channelId !== target.channelId) {
         existing.connection.rejoin({ channelId: target.channelId, selfDeaf: true, selfMute: false });
       }
@@ -80,6 +94,12 @@ export class PlaybackManager {
     });
     this.sessions.set(target.guildId, session);
     return session;
+  }
+
+  /** Shutdown: refuses every later join, then ends every session (their narrations told 'shutdown'). */
+  shutdown(): void {
+    this.closed = true;
+    this.endAll('shutdown');
   }
 
   /** Ends every session (shutdown): narrations cancelled with `reason`, voice connections destroyed. */

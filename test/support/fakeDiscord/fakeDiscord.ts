@@ -394,6 +394,12 @@ export class FakeDiscord {
     );
   }
 
+  /** Makes `channelId` the guild's AFK channel (or none) and tells the bot (GUILD_UPDATE). */
+  setAfkChannel(guildId: string, channelId: string | null): void {
+    this.#world.guild(guildId).afkChannelId = channelId;
+    this.#gateway.dispatch(GatewayDispatchEvents.GuildUpdate, this.#world.apiGuild(guildId));
+  }
+
   /** Sends any dispatch (e.g. a GUILD_UPDATE a test wants the bot to see). Intent filtering still applies. */
   dispatch(event: GatewayDispatchEvents, data: unknown): void {
     this.#gateway.dispatch(event, data);
@@ -471,6 +477,12 @@ export class FakeDiscord {
   /** Messages currently in a channel (oldest first), including interaction responses. */
   channelMessages(channelId: string): APIMessage[] {
     return this.#messages.inChannel(channelId).map((m) => this.#messages.toApi(m));
+  }
+
+  /** What the bot sent to a user by DM (oldest first); empty if it never opened a DM with them. */
+  directMessages(userId: string): APIMessage[] {
+    for (const [channelId, recipient] of this.#world.dmChannels) if (recipient === userId) return this.channelMessages(channelId);
+    return [];
   }
 
   /** A message's attachments with their bytes. */

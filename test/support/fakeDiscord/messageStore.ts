@@ -9,7 +9,7 @@ import type { APIAttachment, APIEmbed, APIMessage, APIMessageTopLevelComponent }
 import { discordErrors, invalidFormBody } from './discordHttpError.js';
 import type { UploadedFile } from './requestBody.js';
 import type { MessagePayload } from './schemas.js';
-import type { World } from './world.js';
+import { DEFAULT_ATTACHMENT_LIMIT, type World } from './world.js';
 
 export const MAX_CONTENT_LENGTH = 2000;
 const MAX_FILES = 10;
@@ -189,8 +189,9 @@ export class MessageStore {
     if (files.length > MAX_FILES) {
       throw invalidFormBody(['files'], 'BASE_TYPE_MAX_LENGTH', `Must be ${MAX_FILES} or fewer in length.`);
     }
-    const channel = this.world.channel(channelId);
-    const limit = this.world.guild(channel.guildId).attachmentSizeLimit;
+    // A DM channel has no guild: the default bot upload limit applies.
+    const channel = this.world.dmChannels.has(channelId) ? undefined : this.world.channel(channelId);
+    const limit = channel ? this.world.guild(channel.guildId).attachmentSizeLimit : DEFAULT_ATTACHMENT_LIMIT;
     if (files.some((f) => f.bytes.byteLength > limit)) throw discordErrors.entityTooLarge();
   }
 

@@ -7,7 +7,7 @@
  */
 import type { RESTGetAPIGatewayBotResult } from 'discord-api-types/v10';
 import type { CommandRegistry } from './commandRegistry.js';
-import { discordErrors, formErrorFromZod } from './discordHttpError.js';
+import { discordErrors, formErrorFromZod, invalidFormBody } from './discordHttpError.js';
 import type { MessageStore } from './messageStore.js';
 import { hasPermission } from './permissions.js';
 import type { Route, RouteRequest } from './restServer.js';
@@ -108,6 +108,18 @@ export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
     { method: 'GET', pattern: /^\/gateway$/, auth: false, handle: () => ({ status: 200, json: { url: deps.gatewayUrl() } }) },
     { method: 'GET', pattern: /^\/users\/@me$/, auth: true, handle: () => ({ status: 200, json: world.apiUser(bot) }) },
     {
+      // Opening a DM (discord.js `user.send` / `createDM`): the same channel for the same user every time.
+      method: 'POST',
+      pattern: /^\/users\/@me\/channels$/,
+      auth: true,
+      handle: (req) => {
+        const recipient = (req.body.json as { recipient_id?: unknown } | undefined)?.recipient_id;
+        if (typeof recipient !== 'string' || !world.users.has(recipient)) throw invalidFormBody(['recipient_id'], 'NUMBER_TYPE_COERCE', 'Value is not snowflake.');
+        const id = world.openDm(recipient);
+        return { status: 200, json: { id, type: 1, last_message_id: null, flags: 0, recipients: [world.apiUser(recipient)] } };
+      },
+    },
+    {
       method: 'GET',
       pattern: /^\/users\/(\d+)$/,
       auth: true,
@@ -161,6 +173,13 @@ export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
       pattern: /^\/channels\/(\d+)\/messages$/,
       auth: true,
       handle: (req) => {
+        const dm = world.dmChannels.get(req.params[0] ?? '');
+        if (dm !== undefined) {
+          // A DM: no permissions to check (the fake does not model users who block DMs).
+          const parsed = messagePayload.safeParse(req.body.json ?? {});
+          if (!parsed.success) throw formErrorFromZod(parsed.error);
+          return { status: 200, json: messages.toApi(messages.create(req.params[0] ?? '', bot, parsed.data, req.body.files)) };
+        }
         const channelId = visibleChannel(req.params[0] ?? '');
         const channel = world.channel(channelId);
         const perms = world.permissionsOf(channel.guildId, bot, channelId);

@@ -89,6 +89,8 @@ export interface GuildRecord {
   readonly preferredLocale: Locale;
   /** Bytes per attachment, sent to the bot as `attachment_size_limit` and enforced on uploads. */
   attachmentSizeLimit: number;
+  /** The AFK voice channel (Discord moves idle members there), or null. */
+  afkChannelId: string | null;
   readonly botRoleId: string;
   readonly roles: Map<string, RoleRecord>;
   readonly channels: Map<string, ChannelRecord>;
@@ -107,6 +109,8 @@ export class World {
   readonly ids = new SnowflakeFactory();
   readonly users = new Map<string, UserRecord>();
   readonly guilds = new Map<string, GuildRecord>();
+  /** The bot's DM channels: channel id → the user at the other end. */
+  readonly dmChannels = new Map<string, string>();
   readonly bot: UserRecord;
 
   constructor(botName: string) {
@@ -140,6 +144,7 @@ export class World {
       ownerId,
       preferredLocale: opts.locale ?? Locale.EnglishUS,
       attachmentSizeLimit: opts.attachmentSizeLimit ?? DEFAULT_ATTACHMENT_LIMIT,
+      afkChannelId: null,
       botRoleId,
       roles: new Map(),
       channels: new Map(),
@@ -210,6 +215,15 @@ export class World {
     const channel = this.findChannel(id);
     if (!channel) throw new NarratorError('user', 'fake_discord_unknown_channel', `Fake Discord: no channel with id ${id}.`);
     return channel;
+  }
+
+  /** The bot's DM channel with a user (made on first use, like POST /users/@me/channels). */
+  openDm(userId: string): string {
+    this.user(userId);
+    for (const [channelId, recipient] of this.dmChannels) if (recipient === userId) return channelId;
+    const id = this.ids.next();
+    this.dmChannels.set(id, userId);
+    return id;
   }
 
   findChannel(id: string): ChannelRecord | undefined {
@@ -380,7 +394,7 @@ export class World {
       banner: null,
       description: null,
       owner_id: g.ownerId,
-      afk_channel_id: null,
+      afk_channel_id: g.afkChannelId,
       afk_timeout: 300,
       verification_level: GuildVerificationLevel.None,
       default_message_notifications: GuildDefaultMessageNotifications.OnlyMentions,
