@@ -283,11 +283,79 @@ describe('chunkText: rules', () => {
     );
   });
 
+  test('a short opening: a long first sentence is cut at its first clause pause after ~40 characters', () => {
+    const first = 'Mỗi năm, khi những cơn gió heo may đầu tiên tràn về, Hà Nội như khoác lên mình một tấm áo mới.';
+    const chunks = chunkText(`${first} Bà cụ bán hoa sữa ở góc phố Hàng Khay vẫn ngồi đó như mọi năm.`);
+    assert.deepEqual(
+      chunks.map((chunk) => [chunk.text, chunk.breakBefore]),
+      [
+        // Not at "Mỗi năm," (2 words): the first pause from 40 characters on.
+        ['Mỗi năm, khi những cơn gió heo may đầu tiên tràn về,', 'none'],
+        // The pause at the cut is the stitcher's "inside a sentence" join, not a sentence pause.
+        ['Hà Nội như khoác lên mình một tấm áo mới.', 'none'],
+        ['Bà cụ bán hoa sữa ở góc phố Hàng Khay vẫn ngồi đó như mọi năm.', 'sentence'],
+      ],
+    );
+  });
+
+  test('a short opening: the next chunks grow back to the normal size', () => {
+    const sentence =
+      'Buổi chiều cả đoàn đi dọc phố cổ, ghé qua Hàng Mã với những dãy đèn lồng đỏ rực, dừng chân ở Hàng Buồm để nếm ' +
+      'thử bát chè sen nóng hổi, rồi men theo con đường gạch cũ dẫn ra chợ Đồng Xuân, nơi những người bán hàng rong ' +
+      'đang í ới gọi nhau, nơi mùi cốm mới thơm ngát lẫn trong mùi khói bếp than.';
+    const rest = ' Anh Minh, một kỹ sư phần mềm từ TP. HCM ra công tác, đứng lặng nhìn dòng người qua lại trên phố.';
+    const chunks = chunkText(sentence + rest.repeat(3));
+    const lengths = chunks.map((chunk) => chunk.text.length);
+    // The pause nearest 40 characters; then a mid-sized piece; then the normal split of the long sentence.
+    assert.equal(chunks[0]?.text, 'Buổi chiều cả đoàn đi dọc phố cổ,');
+    assert.deepEqual(lengths, [33, 101, 157, 96, 96, 96]);
+    assert.deepEqual(
+      chunks.map((chunk) => chunk.breakBefore),
+      ['none', 'none', 'sentence', 'sentence', 'sentence', 'sentence'],
+    );
+    assert.equal(chunks.map((chunk) => chunk.text).join(' '), (sentence + rest.repeat(3)).trim());
+  });
+
+  test('a short opening: without punctuation, cut at a space near 60 characters, never inside a word', () => {
+    const sentence = Array.from({ length: 60 }, (_, i) => ['một', 'hai', 'ba', 'bốn', 'năm'][i % 5]).join(' ') + '.';
+    const chunks = chunkText(sentence);
+    const first = chunks[0]?.text ?? '';
+    assert.ok(first.length >= 40 && first.length <= 80, `${first.length}: ${first}`);
+    assert.equal(chunks[1]?.breakBefore, 'none');
+    assert.equal(chunks.map((chunk) => chunk.text).join(' '), sentence);
+  });
+
+  test('a short opening: a comma in the first 20 characters is too early, a heading or emoji first does not defeat it', () => {
+    const long =
+      'Ừ, hôm nay trời đẹp quá nên cả nhà mình quyết định đi chơi công viên, rồi ghé qua quán phở quen ở đầu ngõ để ăn sáng cho ấm bụng trước khi đi.';
+    assert.equal(chunkText(long)[0]?.text, 'Ừ, hôm nay trời đẹp quá nên cả nhà mình quyết định đi chơi công viên,');
+    const headed = chunkText(`Chương 1\n\n${long}`);
+    assert.deepEqual(
+      headed.slice(0, 2).map((chunk) => [chunk.text, chunk.breakBefore]),
+      [
+        ['Chương 1', 'none'],
+        ['Ừ, hôm nay trời đẹp quá nên cả nhà mình quyết định đi chơi công viên,', 'paragraph'],
+      ],
+    );
+    assert.equal(prepareText(`😀🎉 !!! ${long}`).chunks[0]?.text, '!!! Ừ, hôm nay trời đẹp quá nên cả nhà mình quyết định đi chơi công viên,');
+  });
+
+  test('a short opening: a short first sentence stays whole, and firstChars 0 turns the rule off', () => {
+    const text = 'Tối đến, họ ngồi trong một quán cà phê nhỏ trên tầng ba, nhìn xuống hồ. Minh hỏi cô hướng dẫn viên một câu rất dài.';
+    assert.equal(chunkText(text)[0]?.text, 'Tối đến, họ ngồi trong một quán cà phê nhỏ trên tầng ba, nhìn xuống hồ.');
+    const long = 'Mỗi năm, khi những cơn gió heo may đầu tiên tràn về, Hà Nội như khoác lên mình một tấm áo mới.';
+    assert.deepEqual(
+      chunkText(long, { firstChars: 0 }).map((chunk) => chunk.text),
+      [long],
+    );
+  });
+
   test('bad options are refused', () => {
     const isConfig = (err: unknown): boolean => err instanceof NarratorError && err.code === 'bad_chunk_options';
     assert.throws(() => chunkText('x', { maxChars: 0 }), isConfig);
     assert.throws(() => chunkText('x', { maxChars: 100, minChars: 101 }), isConfig);
     assert.throws(() => chunkText('x', { maxChars: 12.5 }), isConfig);
+    assert.throws(() => chunkText('x', { firstChars: -1 }), isConfig);
   });
 });
 

@@ -11,12 +11,13 @@
  *   stitcher which pause to put before each chunk.
  * - a short opening: a job takes ≈ 1.5 s + 15 ms per character, so a 280-character first chunk is ~5.7 s of
  *   silence before anything plays. A chunk that starts `p` characters into the narration and is longer than
- *   2·T, where T = max(`firstChars`, 2·p), is cut (see `openingCut`): at the first clause boundary at or after T
- *   characters (within 3·T), else the last one from max(20, T/2) characters, else at the space nearest 1.5·T
- *   (never inside a word). Both sides keep ≥ 4 words and the rest keeps ≥ `minChars`. With the defaults the first
- *   chunk is 40–120 characters, the second up to ~3× that, and from ~70 characters on chunks are normal again;
- *   a first sentence of ≤ 80 characters is never cut. The pause at a cut inside a sentence is `none` (the
- *   stitcher's "inside a split sentence" join), at a sentence end inside a merged chunk `sentence`.
+ *   2·T, where T = max(`firstChars`, 2·p), is cut (see `openingCut`): at the pause (`,` `;` `:` `…`, a spaced
+ *   dash, a sentence end) nearest T characters from 0.75·T to 3·T, else the last pause from max(20, T/2), else at
+ *   the space nearest 1.5·T from T to 3·T (never inside a word, never right after a "TP."-like token). Both sides
+ *   keep ≥ 4 words and the rest keeps ≥ `minChars`. With the defaults the first chunk is 20–120 characters
+ *   (usually 30–80), the second up to ~3× that, and from ~70 characters on chunks are normal again; a first
+ *   chunk of ≤ 80 characters is never cut. The pause at a cut inside a sentence is `none` (the stitcher's "inside a
+ *   split sentence" join, ~100 ms of kept margins), at a sentence end inside a merged chunk `sentence`.
  * Sentences are not packed together beyond that: shorter requests reach the first audio sooner and keep
  * the pauses between sentences under the stitcher's control.
  * Lengths are UTF-16 code units; see splitLong.ts for why that is safe.
@@ -108,9 +109,15 @@ function openingCut(piece: Piece, target: number, minChars: number): { cut: Cut;
   // A join is a sentence end; "…" before a lowercase word (it would be a join before a capital) is a hesitation.
   const isPause = (cut: Cut): boolean => cut.atPause || joins.has(cut.leftEnd) || text[cut.leftEnd - 1] === '…';
   const pauses = candidates.filter(isPause);
+  const near = 0.75 * target;
   const chosen =
-    pauses.find((cut) => cut.leftEnd >= target) ??
-    pauses.filter((cut) => cut.leftEnd < target).at(-1) ??
+    pauses
+      .filter((cut) => cut.leftEnd >= near)
+      .reduce<Cut | undefined>(
+        (best, cut) => (best === undefined || Math.abs(cut.leftEnd - target) <= Math.abs(best.leftEnd - target) ? cut : best),
+        undefined,
+      ) ??
+    pauses.filter((cut) => cut.leftEnd < near).at(-1) ??
     candidates
       // No pause: any space from the target on, but not right after an abbreviation or initial ("TP. | HCM").
       .filter((cut) => cut.leftEnd >= target && text[cut.leftEnd - 1] !== '.')
