@@ -350,6 +350,15 @@ describe('chunkText: rules', () => {
     );
   });
 
+  test('"Đông Nam Á." ends a chunk: two sentences are not read as one', () => {
+    const first = 'Việt Nam là một quốc gia nằm ở phía đông bán đảo Đông Dương, thuộc khu vực Đông Nam Á.';
+    const second = 'Sau đó, chúng tôi đi thăm các nước láng giềng như Lào và Campuchia trong suốt hai tuần lễ.';
+    assert.deepEqual(
+      chunkText(`${first} ${second}`, { firstChars: 0 }).map((chunk) => chunk.text),
+      [first, second],
+    );
+  });
+
   test('bad options are refused', () => {
     const isConfig = (err: unknown): boolean => err instanceof NarratorError && err.code === 'bad_chunk_options';
     assert.throws(() => chunkText('x', { maxChars: 0 }), isConfig);
