@@ -340,6 +340,25 @@ describe('chunkText: rules', () => {
     assert.equal(prepareText(`😀🎉 !!! ${long}`).chunks[0]?.text, '!!! Ừ, hôm nay trời đẹp quá nên cả nhà mình quyết định đi chơi công viên,');
   });
 
+  test('a short opening: a short rest joins the next sentence; no cut between syllables when the sentence is not long', () => {
+    const text =
+      'Anh Minh, một kỹ sư phần mềm từ TP. HCM ra công tác, đứng lặng nhìn dòng người qua lại. ' +
+      'Anh kể rằng ở Sài Gòn không có mùa thu, chỉ có mùa mưa và mùa nắng.';
+    assert.deepEqual(
+      chunkText(text).map((chunk) => [chunk.text, chunk.breakBefore]),
+      [
+        ['Anh Minh, một kỹ sư phần mềm từ TP. HCM ra công tác,', 'none'],
+        ['đứng lặng nhìn dòng người qua lại. Anh kể rằng ở Sài Gòn không có mùa thu, chỉ có mùa mưa và mùa nắng.', 'none'],
+      ],
+    );
+    // 95 characters with no pause in reach: sent whole rather than cut inside "đầu tiên" or "áo mới".
+    const plain = 'Mỗi năm khi những cơn gió heo may đầu tiên tràn về thì Hà Nội như khoác lên mình một tấm áo mới.';
+    assert.deepEqual(
+      chunkText(`${plain} Bà cụ bán hoa sữa ở góc phố Hàng Khay vẫn ngồi đó như mọi năm.`).map((chunk) => chunk.text.length),
+      [plain.length, 62],
+    );
+  });
+
   test('a short opening: a short first sentence stays whole, and firstChars 0 turns the rule off', () => {
     const text = 'Tối đến, họ ngồi trong một quán cà phê nhỏ trên tầng ba, nhìn xuống hồ. Minh hỏi cô hướng dẫn viên một câu rất dài.';
     assert.equal(chunkText(text)[0]?.text, 'Tối đến, họ ngồi trong một quán cà phê nhỏ trên tầng ba, nhìn xuống hồ.');

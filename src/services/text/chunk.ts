@@ -12,9 +12,10 @@
  * - a short opening: a job takes ≈ 1.5 s + 15 ms per character, so a 280-character first chunk is ~5.7 s of
  *   silence before anything plays. A chunk that starts `p` characters into the narration and is longer than
  *   2·T, where T = max(`firstChars`, 2·p), is cut (see `openingCut`): at the pause (`,` `;` `:` `…`, a spaced
- *   dash, a sentence end) nearest T characters from 0.75·T to 3·T, else the last pause from max(20, T/2), else at
- *   the space nearest 1.5·T from T to 3·T (never inside a word, never right after a "TP."-like token). Both sides
- *   keep ≥ 4 words and the rest keeps ≥ `minChars`. With the defaults the first chunk is 20–120 characters
+ *   dash, a sentence end) nearest T characters from 0.75·T to 3·T, else the last pause from max(20, T/2), else —
+ *   only when the chunk is longer than 3·T — at the space nearest 1.5·T from T to 3·T (never inside a word, never
+ *   right after a "TP."-like token). Both sides keep ≥ 4 words; a rest shorter than `minChars` joins the next
+ *   sentence of the paragraph (or the cut is not made). With the defaults the first chunk is 20–120 characters
  *   (usually 30–80), the second up to ~3× that, and from ~70 characters on chunks are normal again; a first
  *   chunk of ≤ 80 characters is never cut. The pause at a cut inside a sentence is `none` (the stitcher's "inside a
  *   split sentence" join, ~100 ms of kept margins), at a sentence end inside a merged chunk `sentence`.
@@ -92,16 +93,24 @@ function spokenWords(text: string): number {
  * Where to cut `piece` so that its first part is about `target` characters (rules in the header), or undefined when
  * no cut keeps both sides worth a request. The pause kind of the cut is returned with it.
  */
-function openingCut(piece: Piece, target: number, minChars: number): { cut: Cut; breakBefore: BreakBefore } | undefined {
+function openingCut(
+  piece: Piece,
+  next: Piece | undefined,
+  target: number,
+  limits: { maxChars: number; minChars: number },
+): { cut: Cut; breakBefore: BreakBefore } | undefined {
   const { text } = piece;
   const joins = new Set(piece.joins);
   const lowest = Math.max(OPENING_MIN_CHARS, Math.ceil(target / 2));
   const highest = 3 * target;
+  // The rest must be worth a request of its own, or fit before the next sentence of the paragraph (shortenOpening joins them).
+  const restFits = (rest: number): boolean =>
+    rest >= limits.minChars || (next !== undefined && next.breakBefore !== 'paragraph' && rest + 1 + next.text.length <= limits.maxChars);
   const candidates = cutsOf(text).filter((cut) => {
     if (cut.leftEnd < lowest || cut.leftEnd > highest) return false;
     const right = text.slice(cut.rightStart);
     return (
-      right.length >= minChars &&
+      restFits(right.length) &&
       spokenWords(right) >= OPENING_MIN_WORDS &&
       spokenWords(text.slice(0, cut.leftEnd)) >= OPENING_MIN_WORDS
     );
@@ -119,8 +128,9 @@ function openingCut(piece: Piece, target: number, minChars: number): { cut: Cut;
       ) ??
     pauses.filter((cut) => cut.leftEnd < near).at(-1) ??
     candidates
-      // No pause: any space from the target on, but not right after an abbreviation or initial ("TP. | HCM").
-      .filter((cut) => cut.leftEnd >= target && text[cut.leftEnd - 1] !== '.')
+      // No pause: only for a chunk longer than the window (a cut between syllables may split a compound word), at
+      // any space from the target on, but not right after an abbreviation or initial ("TP. | HCM").
+      .filter((cut) => text.length > highest && cut.leftEnd >= target && text[cut.leftEnd - 1] !== '.')
       .reduce<Cut | undefined>(
         (best, cut) => (best === undefined || Math.abs(cut.leftEnd - 1.5 * target) < Math.abs(best.leftEnd - 1.5 * target) ? cut : best),
         undefined,
@@ -139,7 +149,7 @@ function shortenOpening(pieces: readonly Piece[], maxChars: number, minChars: nu
     for (;;) {
       const target = Math.max(firstChars, 2 * spoken);
       if (piece.text.length <= 2 * target || 2 * target >= maxChars) break;
-      const found = openingCut(piece, target, minChars);
+      const found = openingCut(piece, pieces[i + 1], target, { maxChars, minChars });
       if (found === undefined) break;
       const { cut, breakBefore } = found;
       out.push({ text: piece.text.slice(0, cut.leftEnd), breakBefore: piece.breakBefore, joins: piece.joins.filter((j) => j < cut.leftEnd) });
@@ -149,9 +159,11 @@ function shortenOpening(pieces: readonly Piece[], maxChars: number, minChars: nu
         breakBefore,
         joins: piece.joins.filter((j) => j > cut.leftEnd).map((j) => j - cut.rightStart),
       };
-      // A short sentence that could not join the uncut piece may fit after its rest now (same rule as mergeShort).
+      // A short rest joins the next sentence; a short sentence that could not join the uncut piece may fit after its
+      // rest now (the rules of mergeShort).
       const next = pieces[i + 1];
-      if (next !== undefined && next.breakBefore !== 'paragraph' && next.text.length < minChars && piece.text.length + 1 + next.text.length <= maxChars) {
+      const short = piece.text.length < minChars || (next?.text.length ?? 0) < minChars;
+      if (next !== undefined && short && next.breakBefore !== 'paragraph' && piece.text.length + 1 + next.text.length <= maxChars) {
         const at = piece.text.length;
         piece = { text: `${piece.text} ${next.text}`, breakBefore: piece.breakBefore, joins: [...piece.joins, at, ...next.joins.map((j) => j + at + 1)] };
         i++;
