@@ -8,6 +8,7 @@
  * when the code is unknown here.
  */
 import { isNarratorError } from './services/errors.js';
+import { TextTooLongError } from './services/text/index.js';
 
 export type Lang = 'vi' | 'en';
 
@@ -81,6 +82,9 @@ export function quoteText(text: string, max = 600): string {
 export function inlineCodeSafe(text: string): string {
   return text.replace(/`/g, 'ˋ');
 }
+
+/** The numbers of a `text_too_long` refusal (TextTooLongError): spoken characters against the limit. */
+type TooLong = Pick<TextTooLongError, 'chars' | 'max' | 'expanded'>;
 
 const en = {
   // --- command names and descriptions (Discord shows these in the command picker) ---
@@ -173,7 +177,12 @@ const en = {
   errVoiceUnknown: (p: { voices: string }) => `Unknown voice. Choose one of: ${p.voices}.`,
   errVoiceNotInstalled: () => 'That voice is allowed here but not installed on the speech worker. Pick another one (/voices) or ask an admin.',
   errSpeed: (p: { min: number; max: number }) => `The speed must be between ${p.min} and ${p.max}.`,
-  errTextTooLong: () => 'The text is too long. Split it into smaller parts.',
+  errTextTooLong: (p?: TooLong) =>
+    p === undefined
+      ? 'The text is too long. Split it into smaller parts.'
+      : p.expanded
+        ? `The text is too long once mentions and timestamps are spelled out: ${p.chars} characters to read, the limit is ${p.max}. Split it into smaller parts.`
+        : `The text is too long: ${p.chars} characters, the limit is ${p.max}. Split it into smaller parts.`,
   errNothingSpeakable: () => 'There is nothing to read aloud: the text is empty after removing links, emoji and formatting.',
   errWorkerBusy: () => 'The speech workers are busy right now. Try again in a minute.',
   errColdStart: () => 'No speech worker became available in time (they may be starting up). Try again in a minute.',
@@ -271,7 +280,12 @@ const vi: Texts = {
   errVoiceUnknown: (p) => `Không có giọng này. Hãy chọn một trong: ${p.voices}.`,
   errVoiceNotInstalled: () => 'Giọng này được phép dùng nhưng chưa được cài trên máy chủ đọc. Hãy chọn giọng khác (/voices) hoặc báo quản trị viên.',
   errSpeed: (p) => `Tốc độ phải trong khoảng ${p.min} đến ${p.max}.`,
-  errTextTooLong: () => 'Văn bản quá dài. Hãy chia thành nhiều phần nhỏ hơn.',
+  errTextTooLong: (p?: TooLong) =>
+    p === undefined
+      ? 'Văn bản quá dài. Hãy chia thành nhiều phần nhỏ hơn.'
+      : p.expanded
+        ? `Văn bản quá dài khi đọc thành lời cả tên được nhắc và mốc thời gian: ${p.chars} ký tự cần đọc, giới hạn là ${p.max}. Hãy chia thành nhiều phần nhỏ hơn.`
+        : `Văn bản quá dài: ${p.chars} ký tự, giới hạn là ${p.max}. Hãy chia thành nhiều phần nhỏ hơn.`,
   errNothingSpeakable: () => 'Không có gì để đọc: văn bản trống sau khi bỏ liên kết, emoji và định dạng.',
   errWorkerBusy: () => 'Máy chủ giọng nói đang bận. Hãy thử lại sau một phút.',
   errColdStart: () => 'Không có máy chủ giọng nói nào sẵn sàng kịp (có thể đang khởi động). Hãy thử lại sau một phút.',
@@ -326,6 +340,7 @@ export interface ErrorContext {
 export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): string {
   const t = texts(lang);
   if (!isNarratorError(err)) return t.errUnexpected();
+  if (err instanceof TextTooLongError) return t.errTextTooLong(err);
   const known = codeText(lang, err.code, ctx);
   if (known !== undefined) return known;
   switch (err.kind) {

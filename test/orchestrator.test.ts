@@ -242,6 +242,8 @@ test('bad requests are refused before any job: voice, speed, length, nothing spe
   assert.equal(codeOf(() => orch.narrate({ text: 'Xin chào các bạn thân mến.', speed: 3 })), 'speed_out_of_range');
   assert.equal(codeOf(() => orch.narrate({ text: 'Xin chào các bạn thân mến.', speed: Number.NaN })), 'speed_out_of_range');
   assert.equal(codeOf(() => orch.narrate({ text: 'a'.repeat(6001), maxTextChars: 6000 })), 'text_too_long');
+  // The limit applies to the spoken text: 6000 characters of timestamps are read as ~29 000.
+  assert.equal(codeOf(() => orch.narrate({ text: '<t:0:F> '.repeat(750), maxTextChars: 6000 })), 'text_too_long');
   assert.equal(codeOf(() => orch.narrate({ text: '😀 https://example.com ```code```' })), 'nothing_speakable');
   assert.equal(backend.calls.length, 0);
 });

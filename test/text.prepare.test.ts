@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import { NarratorError } from '../src/services/errors.js';
-import { assertTextLength, MAX_INPUT_CHARS, prepareText } from '../src/services/text/index.js';
+import { errorText } from '../src/messages.js';
+import { assertTextLength, MAX_INPUT_CHARS, prepareText, TextTooLongError } from '../src/services/text/index.js';
 
 function isUserError(code: string): (err: unknown) => boolean {
   return (err: unknown) => err instanceof NarratorError && err.kind === 'user' && err.code === code;
@@ -84,5 +85,66 @@ describe('assertTextLength', () => {
     const emoji = '😀'.repeat(3000);
     assert.equal(emoji.length, 6000);
     assert.doesNotThrow(() => assertTextLength(emoji, 3000));
+  });
+});
+
+describe('limits apply to the cleaned text that is synthesized', () => {
+  const timestamps = '<t:0:F> '.repeat(750); // 6000 characters as typed
+
+  test('6000 characters of timestamps fit the option but are ~29 000 spoken: refused, saying both numbers', () => {
+    assert.equal([...timestamps].length, 6000);
+    assert.doesNotThrow(() => assertTextLength(timestamps, 6000), 'the raw text alone would pass');
+    assert.throws(
+      () => prepareText(timestamps, { maxSpokenChars: 6000 }),
+      (err: unknown) => {
+        assert.ok(err instanceof TextTooLongError && isUserError('text_too_long')(err));
+        assert.ok(err.expanded && err.max === 6000 && err.chars > 25_000, `${err.chars}`);
+        assert.equal(err.chars, [...prepareText(timestamps).cleaned].length);
+        assert.match(err.message, new RegExp(`once mentions and timestamps are spelled out: ${err.chars} characters to read, the limit is 6000`));
+        // What the Discord user reads, in both languages.
+        assert.match(errorText('en', err), new RegExp(`spelled out: ${err.chars} characters to read, the limit is 6000\\.`));
+        assert.match(errorText('vi', err), new RegExp(`${err.chars} ký tự cần đọc, giới hạn là 6000\\.`));
+        return true;
+      },
+    );
+  });
+
+  test('mentions spelled out count too', () => {
+    const raw = '<@1> '.repeat(100); // 500 characters
+    const resolveMention = () => 'Nguyễn Thị Minh Khai';
+    assert.throws(() => prepareText(raw, { resolveMention, maxSpokenChars: 1000 }), isUserError('text_too_long'));
+    assert.doesNotThrow(() => prepareText(raw, { resolveMention, maxSpokenChars: 2100 }));
+  });
+
+  test('what cleaning removes does not count: links and emoji around a short text fit a small limit', () => {
+    const raw = `${'https://example.com/a/very/long/link '.repeat(20)} Xin chào các bạn 😀😀😀`;
+    assert.ok(raw.length > 700);
+    const prepared = prepareText(raw, { maxSpokenChars: 100 });
+    assert.equal(prepared.cleaned, 'Xin chào các bạn');
+    assert.equal(prepared.spokenChars, 16);
+  });
+
+  test('spokenChars counts code points, as Discord does', () => {
+    const prepared = prepareText('𠀀𠀁𠀂 là chữ Nôm.'); // three characters outside the BMP
+    assert.equal(prepared.cleaned.length, 18);
+    assert.equal(prepared.spokenChars, 15);
+    assert.doesNotThrow(() => prepareText('𠀀'.repeat(100), { maxSpokenChars: 100 }));
+    assert.throws(() => prepareText('𠀀'.repeat(101), { maxSpokenChars: 100 }), isUserError('text_too_long'));
+  });
+
+  test('an input far beyond the limit is refused before cleaning (even one that would clean to nothing)', () => {
+    const raw = 'https://example.com/x '.repeat(100); // 2200 characters, nothing speakable
+    assert.throws(() => prepareText(raw), isUserError('nothing_speakable'));
+    assert.throws(
+      () => prepareText(raw, { maxSpokenChars: 200 }),
+      (err: unknown) => err instanceof TextTooLongError && !err.expanded && err.chars === 2200 && /2200 characters, the limit is 200\./.test(err.message),
+    );
+  });
+
+  test('a text over the limit without expansion says the plain numbers', () => {
+    assert.throws(
+      () => prepareText('a'.repeat(6001), { maxSpokenChars: 6000 }),
+      (err: unknown) => err instanceof TextTooLongError && !err.expanded && /^The text is too long: 6001 characters, the limit is 6000\./.test(errorText('en', err)),
+    );
   });
 });

@@ -34,6 +34,30 @@ describe('splitSentences: abbreviation guard', () => {
     assert.deepEqual(splitSentences('Chị Trần T. Mai đến. Ừ.'), ['Chị Trần T. Mai đến.', 'Ừ.']);
   });
 
+  test('a one-letter word with a tone mark is a word, not an initial: "Đông Nam Á." ends a sentence', () => {
+    assert.deepEqual(
+      splitSentences('Việt Nam là một quốc gia nằm ở khu vực Đông Nam Á. Sau đó, chúng tôi đi thăm các nước láng giềng.'),
+      ['Việt Nam là một quốc gia nằm ở khu vực Đông Nam Á.', 'Sau đó, chúng tôi đi thăm các nước láng giềng.'],
+    );
+    assert.deepEqual(splitSentences('Anh ấy vừa đi du lịch nước Ý. Trở về, anh kể mãi.'), [
+      'Anh ấy vừa đi du lịch nước Ý.',
+      'Trở về, anh kể mãi.',
+    ]);
+    assert.deepEqual(splitSentences('Họ đến từ châu Á. Châu Âu thì xa hơn.'), ['Họ đến từ châu Á.', 'Châu Âu thì xa hơn.']);
+  });
+
+  test('Vietnamese initials (Đ., hat and horn vowels) and runs of initials stay inside the sentence', () => {
+    assert.deepEqual(splitSentences('Ông Nguyễn V. A. đến. Mọi người chào.'), ['Ông Nguyễn V. A. đến.', 'Mọi người chào.']);
+    assert.deepEqual(splitSentences('Anh Lê Đ. Hùng nói. Hay.'), ['Anh Lê Đ. Hùng nói.', 'Hay.']);
+    assert.deepEqual(splitSentences('Cô Trần Ô. Ngọc Lan đến. Vui.'), ['Cô Trần Ô. Ngọc Lan đến.', 'Vui.']);
+    assert.deepEqual(splitSentences('Ông N.V.A. Hùng và bà Lê T. Mai đến. Xong.'), ['Ông N.V.A. Hùng và bà Lê T. Mai đến.', 'Xong.']);
+    assert.deepEqual(splitSentences('Bác ký tên N.A.Q. trong nhiều bài báo. Sau đó thì khác.'), [
+      'Bác ký tên N.A.Q. trong nhiều bài báo.',
+      'Sau đó thì khác.',
+    ]);
+    assert.deepEqual(splitSentences('Tôi sống ở TP. HCM. Còn bạn?'), ['Tôi sống ở TP. HCM.', 'Còn bạn?']);
+  });
+
   test('ordinary words before a period still end sentences (no "ông." guard), nor does a lone capital', () => {
     assert.deepEqual(splitSentences('Tôi chào ông. Bà đi rồi.'), ['Tôi chào ông.', 'Bà đi rồi.']);
     assert.deepEqual(splitSentences('Đây là A. Đó là B.'), ['Đây là A.', 'Đó là B.']);

@@ -6,6 +6,8 @@
  * measure fewer jobs than it claims. A mark at both ends keeps even the pieces of a split long sentence distinct.
  * Every builder re-chunks what it built with the engine's own `prepareText` and throws if the chunk count or the
  * distinctness is not what was asked for, so a change in the chunker cannot silently change what is measured.
+ * Texts of an exact chunk count are built against the engine's count: its short opening may cut a text's long first
+ * piece in two, so such a piece is skipped.
  */
 import { prepareText, type Chunk } from '../../src/services/text/index.js';
 import { fakeSpeechSeconds } from '../../test/support/fakeVoice.js';
@@ -42,9 +44,31 @@ function collect(firstVariant: number, enough: (taken: readonly Piece[], next: P
   }
 }
 
+/** Story pieces from `firstVariant` on, one at a time, never the same twice. */
+function* piecesFrom(firstVariant: number): Generator<Piece> {
+  for (let v = firstVariant; ; v++) yield* storyChunks(v);
+}
+
+/**
+ * Pieces taken from `source` until the engine cuts their text into exactly `n` chunks. The engine may cut a text's
+ * long first piece short (the short opening), so a piece that would overshoot is skipped (and never used again).
+ */
+function piecesForChunks(n: number, source: Iterator<Piece>): Piece[] {
+  const taken: Piece[] = [];
+  for (let tries = 0; tries < 10_000; tries++) {
+    const next = source.next();
+    if (next.done) break;
+    const count = prepareText(textOf([...taken, next.value])).chunks.length;
+    if (count > n) continue;
+    taken.push(next.value);
+    if (count === n) return taken;
+  }
+  throw new Error(`bench: could not build a text of ${n} chunks`);
+}
+
 /** A text the engine cuts into exactly `n` distinct chunks. */
 export function textWithChunks(n: number, firstVariant = 1): string {
-  const text = textOf(collect(firstVariant, (taken) => taken.length >= n));
+  const text = textOf(piecesForChunks(n, piecesFrom(firstVariant)));
   checkChunks([text], [n]);
   return text;
 }
@@ -65,16 +89,9 @@ export function textForSeconds(seconds: number, speed: number, firstVariant = 1)
 
 /** `count` short texts of `chunksOf(i)` chunks each, no chunk shared by any two. */
 export function shortTexts(count: number, chunksOf: (i: number) => number, firstVariant = 1): string[] {
-  let total = 0;
-  for (let i = 0; i < count; i++) total += chunksOf(i);
-  const pool = collect(firstVariant, (taken) => taken.length >= total);
+  const source = piecesFrom(firstVariant);
   const texts: string[] = [];
-  let at = 0;
-  for (let i = 0; i < count; i++) {
-    const size = chunksOf(i);
-    texts.push(textOf(pool.slice(at, at + size)));
-    at += size;
-  }
+  for (let i = 0; i < count; i++) texts.push(textOf(piecesForChunks(chunksOf(i), source)));
   checkChunks(texts, texts.map((_, i) => chunksOf(i)));
   return texts;
 }

@@ -108,11 +108,9 @@ export class Orchestrator {
     if (!Number.isFinite(speed) || speed < SPEED_MIN || speed > SPEED_MAX) {
       throw new NarratorError('user', 'speed_out_of_range', `Speed must be between ${SPEED_MIN} and ${SPEED_MAX} (got ${speed}).`);
     }
-    const max = request.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
-    if (request.text.length > max) {
-      throw new NarratorError('user', 'text_too_long', `The text is too long: ${request.text.length} characters, the limit is ${max}.`);
-    }
-    const { chunks } = prepareText(request.text, { resolveMention: request.resolveMention });
+    // The limit applies to the cleaned (spoken) text, in code points; prepareText checks it (and bounds the raw input).
+    const maxSpokenChars = request.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
+    const { chunks } = prepareText(request.text, { resolveMention: request.resolveMention, maxSpokenChars });
     return { voice, speed, chunks };
   }
 

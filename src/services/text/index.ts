@@ -2,10 +2,19 @@
  * The text module: raw Discord text → cleaned text → chunks for the TTS worker.
  * Use `prepareText` for the whole path; the parts are exported for the CLI, tests and diagnostics.
  */
-export { chunkText, DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, type Chunk, type ChunkOptions } from './chunk.js';
+export { chunkText, DEFAULT_FIRST_CHARS, DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, type Chunk, type ChunkOptions } from './chunk.js';
 export { cleanText, type CleanOptions } from './clean.js';
 export type { MentionKind, ResolveMention } from './discordMarkup.js';
 export { hasSpeakable } from './invisible.js';
-export { assertTextLength, MAX_INPUT_CHARS, prepareText, type PrepareOptions, type PreparedText } from './prepare.js';
+export {
+  assertTextLength,
+  countChars,
+  MAX_INPUT_CHARS,
+  prepareText,
+  RAW_INPUT_FACTOR,
+  TextTooLongError,
+  type PrepareOptions,
+  type PreparedText,
+} from './prepare.js';
 export { splitSentences } from './sentences.js';
 export { DEFAULT_TIME_ZONE } from './timestamp.js';

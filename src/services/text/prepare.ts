@@ -1,7 +1,12 @@
 /**
- * `prepareText`: the text module's front door — clean, refuse what has nothing to say, chunk.
- * The input length check is separate (`assertTextLength`) because the limit belongs to the caller: a slash
- * command option allows 6000 characters, a CLI or a file may allow more.
+ * `prepareText`: the text module's front door — bound the input, clean, check the length of what will actually be
+ * spoken, refuse what has nothing to say, chunk.
+ *
+ * Every length limit applies to the cleaned text, because that is what the GPU synthesizes: cleaning spells out
+ * `<t:…>` timestamps and mentions, so 6000 characters of `<t:0:F> ` become ~29 000 spoken ones. Characters are
+ * counted as Discord counts an option's `max_length` (Unicode code points), in one place: `assertTextLength`.
+ * The limit belongs to the caller (a slash command option allows 6000 characters, a CLI or a file may allow more);
+ * with a limit, a raw input beyond `RAW_INPUT_FACTOR` times it is refused before cleaning, to bound the CPU spent.
  */
 import { NarratorError } from '../errors.js';
 import { chunkText, type Chunk, type ChunkOptions } from './chunk.js';
@@ -11,30 +16,84 @@ import { hasSpeakable } from './invisible.js';
 /** Discord's `max_length` ceiling for a string command option. */
 export const MAX_INPUT_CHARS = 6000;
 
-export interface PrepareOptions extends CleanOptions, ChunkOptions {}
+/** With a limit, raw input longer than this many times the limit is refused without cleaning it. */
+export const RAW_INPUT_FACTOR = 10;
+
+export interface PrepareOptions extends CleanOptions, ChunkOptions {
+  /** Most characters (code points) the cleaned text may have. Default: no limit. */
+  readonly maxSpokenChars?: number;
+}
 
 export interface PreparedText {
   readonly cleaned: string;
   readonly chunks: Chunk[];
+  /** Characters of `cleaned`, counted as Discord counts them (code points): what every limit and budget applies to. */
+  readonly spokenChars: number;
 }
 
-/**
- * Throws NarratorError('user', 'text_too_long') when `raw` has more than `max` characters (code points,
- * so it never refuses what a Discord option of the same `max_length` accepted).
- */
-export function assertTextLength(raw: string, max: number = MAX_INPUT_CHARS): void {
-  const length = [...raw].length;
-  if (length > max) {
-    throw new NarratorError(
+/** A `text_too_long` user error that carries its numbers, so the edges can say them in the user's language. */
+export class TextTooLongError extends NarratorError {
+  constructor(
+    /** Characters counted (spoken ones, or raw ones for an input refused before cleaning). */
+    readonly chars: number,
+    readonly max: number,
+    /** True when the input itself fitted and spelling out mentions and timestamps made it too long. */
+    readonly expanded: boolean,
+  ) {
+    super(
       'user',
       'text_too_long',
-      `The text is too long: ${length} characters, the limit is ${max}. Split it into smaller parts.`,
+      expanded
+        ? `The text is too long once mentions and timestamps are spelled out: ${chars} characters to read, the limit is ${max}. Split it into smaller parts.`
+        : `The text is too long: ${chars} characters, the limit is ${max}. Split it into smaller parts.`,
     );
   }
 }
 
+/** Characters as Discord counts them: Unicode code points (an emoji outside the BMP is one, not two UTF-16 units). */
+export function countChars(text: string): number {
+  let count = text.length;
+  for (let i = 0; i < text.length - 1; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        count--;
+        i++;
+      }
+    }
+  }
+  return count;
+}
+
+/**
+ * Throws TextTooLongError (NarratorError 'user', 'text_too_long') when `text` — the cleaned text, normally — has more
+ * than `max` characters (code points, so it never refuses what a Discord option of the same `max_length` accepted).
+ * `rawChars`, the length of the input it was cleaned from, lets the message say when cleaning made it too long.
+ * Returns the count.
+ */
+export function assertTextLength(text: string, max: number = MAX_INPUT_CHARS, rawChars?: number): number {
+  const length = countChars(text);
+  if (length > max) throw new TextTooLongError(length, max, rawChars !== undefined && rawChars <= max);
+  return length;
+}
+
 export function prepareText(raw: string, opts: PrepareOptions = {}): PreparedText {
+  const max = opts.maxSpokenChars;
+  let rawChars: number | undefined;
+  if (max !== undefined) {
+    // UTF-16 length ≥ code points: only a long input needs counting here.
+    if (raw.length > RAW_INPUT_FACTOR * max) {
+      rawChars = countChars(raw);
+      if (rawChars > RAW_INPUT_FACTOR * max) throw new TextTooLongError(rawChars, max, false);
+    } else if (raw.length > max) {
+      rawChars = countChars(raw);
+    } else {
+      rawChars = raw.length;
+    }
+  }
   const cleaned = cleanText(raw, opts);
+  const spokenChars = max === undefined ? countChars(cleaned) : assertTextLength(cleaned, max, rawChars);
   if (!hasSpeakable(cleaned)) {
     throw new NarratorError(
       'user',
@@ -42,5 +101,5 @@ export function prepareText(raw: string, opts: PrepareOptions = {}): PreparedTex
       'Nothing to read aloud: the text is empty after removing links, emoji and formatting.',
     );
   }
-  return { cleaned, chunks: chunkText(cleaned, opts) };
+  return { cleaned, chunks: chunkText(cleaned, opts), spokenChars };
 }

@@ -10,9 +10,10 @@
  * - splits with no space between ("sao?Vâng") — rejoined: unspaced text is a typo more often than two
  *   sentences, and splitting only at spaces lets the chunker rejoin units with a single space.
  * `v.v.` (etc.) is deliberately not guarded: before a capital it almost always ends the sentence.
- * A single capital initial ("V.") is guarded when it sits inside a run of capitalised words or next to
- * another initial ("Nguyễn V. Anh", "J. K. Rowling"); this also keeps "Nguyễn Văn A. Bà ấy…" as one
- * sentence, the cheaper mistake (one missing pause) compared with cutting names apart.
+ * A capital initial ("V.", "Đ.", or a run: "N.V.A.") is guarded when it sits inside a run of capitalised words or
+ * next to another initial ("Nguyễn V. Anh", "J. K. Rowling"); this also keeps "Nguyễn Văn A. Bà ấy…" as one
+ * sentence, the cheaper mistake (one missing pause) compared with cutting names apart. A one-letter word with a
+ * tone mark is not an initial: "khu vực Đông Nam Á. Sau đó…" is two sentences.
  */
 import { hasSpeakable } from './invisible.js';
 
@@ -49,7 +50,12 @@ const ABBREVIATIONS = new Set([
 const LETTER_ABBREVIATIONS = new Set(['Q', 'P', 'X']);
 
 const OPENERS = /^[("“‘'«\[]+/u;
-const INITIAL = /^\p{Lu}\.$/u;
+/**
+ * A name initial: one capital letter of the Latin or Vietnamese alphabet (Đ, and the vowels with a hat or horn) with
+ * no tone mark, or a run of them ("N.V.A."). A capital with a tone mark is a word ("Đông Nam Á.", "nước Ý."):
+ * initials are written without tones.
+ */
+const INITIAL = /^(?:[A-ZĐĂÂÊÔƠƯ]\.)+$/u;
 const LIST_LABEL = /^(?:\d{1,3}|[A-Za-z]|[IVXLC]{1,6})\.$/u;
 const ELLIPSIS_THEN_CAPITAL = /(?:…|\.{3,})\s+(?=["“‘'(«]?\p{Lu})/gu;
 

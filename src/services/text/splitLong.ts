@@ -18,7 +18,7 @@
  */
 const graphemes = new Intl.Segmenter('vi', { granularity: 'grapheme' });
 
-interface Cut {
+export interface Cut {
   /** End of the first piece (exclusive). */
   readonly leftEnd: number;
   /** Start of the rest. */
@@ -47,7 +47,7 @@ function hardCut(text: string, maxChars: number): Cut {
 }
 
 /** Every space where the text could be cut, with whether a speaker would pause there. */
-function cutsOf(text: string): Cut[] {
+export function cutsOf(text: string): Cut[] {
   const cuts: Cut[] = [];
   for (const match of text.matchAll(/\s+/gu)) {
     const leftEnd = match.index;
