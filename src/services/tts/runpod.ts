@@ -129,7 +129,7 @@ export class RunPodBackend implements TtsBackend {
       signal: options.signal,
       onEvent: options.onEvent,
       baseDelayMs: this.opts.retryBaseMs ?? this.backoffBase * 2,
-      maxDelayMs: Math.max(8_000, this.backoffBase * 32),
+      maxDelayMs: (this.opts.retryBaseMs ?? this.backoffBase * 2) * 16,
     });
     return { wav: value, retries };
   }
@@ -368,7 +368,7 @@ export class RunPodBackend implements TtsBackend {
   }
 
   private async cancelUntilEnded(id: string, expiresAt: number): Promise<void> {
-    const cap = Math.max(3_000, this.backoffBase * 32);
+    const cap = this.backoffBase * 32;
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.call('POST', `/cancel/${encodeURIComponent(id)}`, { what: 'the cancel request', noRetry: true, timeoutMs: 5_000 });
@@ -429,7 +429,7 @@ export class RunPodBackend implements TtsBackend {
       maxBytes?: number;
     },
   ): Promise<HttpResponse> {
-    const cap = Math.max(8_000, this.backoffBase * 32);
+    const cap = this.backoffBase * 32;
     const wait = (attempt: number) => sleep(backoffMs(Math.min(attempt, 30), this.backoffBase, cap, Math.min(50, this.backoffBase)), o.signal ?? o.retrySignal);
     const giveUp = (attempt: number, budget: number) => o.noRetry || (!o.untilAborted && attempt >= budget);
     for (let attempt = 0; ; attempt++) {
