@@ -844,7 +844,8 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
       return active;
     },
     async close(closeOpts = {}) {
-      const left = jobs.filter(isActive).map((j) => `${j.id} ${j.status} "${String(j.input['text']).slice(0, 40)}"`);
+      // Only the first close judges: the state a later (clean-up) close sees is the one the first one left.
+      const left = closed ? [] : jobs.filter(isActive).map((j) => `${j.id} ${j.status} "${String(j.input['text']).slice(0, 40)}"`);
       closed = true;
       timers.clearAll();
       changed.notify();
