@@ -70,7 +70,7 @@ function assertOneJobAtATimePerChunk(jobs: readonly RunPodJobRecord[]): void {
 
 const STORM = { fraction: 0.9, seed: 2024, serverErrorShare: 0.2 } as const;
 
-test('90 % of status and cancel calls refused: the 26-chunk narration completes with one job per chunk', async () => {
+test('90 % of status and cancel calls refused: the 26-chunk narration completes with one job per chunk', { timeout: 120_000 }, async () => {
   const emu = await startRunPodEmulator({ workers: 4, jobTimeMs: () => 40, storm: STORM });
   try {
     const out = path.join(dir, 'storm.wav');
@@ -89,7 +89,7 @@ test('90 % of status and cancel calls refused: the 26-chunk narration completes 
   }
 });
 
-test('90 % refused and a chunk fails for good: the CLI fails clearly and no job is left running', async () => {
+test('90 % refused and a chunk fails for good: the CLI fails clearly and no job is left running', { timeout: 120_000 }, async () => {
   const emu = await startRunPodEmulator({
     workers: 4,
     jobTimeMs: () => 400,
