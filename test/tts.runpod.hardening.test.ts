@@ -8,11 +8,12 @@
  */
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import dns from 'node:dns';
 import { Writable } from 'node:stream';
 import { NarratorError } from '../src/services/errors.js';
 import { createLogger } from '../src/services/log.js';
 import { RunPodBackend, type RunPodOptions } from '../src/services/tts/runpod.js';
-import { isListedHost, isPublicAddress, parseHostList } from '../src/services/tts/workerUrl.js';
+import { isListedHost, isPublicAddress, parseHostList, workerRequest } from '../src/services/tts/workerUrl.js';
 import { decodeWavMono } from '../src/services/audio/wav.js';
 import { startHttpServer, type StartedServer } from './support/httpServer.js';
 import { startRunPodEmulator, type RunPodEmulator, type RunPodEmulatorOptions, type RunPodJobRecord } from './support/runpodEmulator.js';
@@ -292,4 +293,32 @@ test('address rules: private, loopback, link-local, unspecified, mapped and meta
   assert.equal(isListedHost(new URL('http://127.0.0.1:8080/x'), hosts), true);
   assert.equal(isListedHost(new URL('http://127.0.0.1:8081/x'), hosts), false);
   assert.equal(isListedHost(new URL('https://files.example.com:9443/x'), hosts), true, 'a host without port matches any port');
+});
+
+test('a hostname is judged by every address it resolves to, inside the request\'s own lookup (no rebinding window)', async (t) => {
+  const inside = await target();
+  const answers: Record<string, dns.LookupAddress[]> = {
+    'rebind.example': [{ address: '127.0.0.1', family: 4 }],
+    'mixed.example': [
+      { address: '8.8.8.8', family: 4 },
+      { address: '127.0.0.1', family: 4 },
+    ],
+  };
+  const lookups: string[] = [];
+  const real = dns.lookup;
+  // The only resolver the guard uses; replaced so that no real DNS is needed.
+  t.mock.method(dns, 'lookup', ((host: string, options: unknown, cb: (e: Error | null, a: dns.LookupAddress[]) => void) => {
+    lookups.push(host);
+    const list = answers[host];
+    if (!list) return (real as unknown as (h: string, o: unknown, c: unknown) => void)(host, options, cb);
+    cb(null, list);
+  }) as unknown as typeof dns.lookup);
+  for (const host of Object.keys(answers)) {
+    await assert.rejects(
+      workerRequest(`https://${host}:${inside.server.port}/x`, { method: 'GET', timeoutMs: 5_000, what: 'download_url' }, { allowedHosts: [], maxBytes: 1024 }),
+      (err: NarratorError) => err.code === 'unsafe_worker_url' && /resolves to a private or local address/.test(err.message),
+    );
+  }
+  assert.deepEqual(lookups, ['rebind.example', 'mixed.example'], 'resolved once each, by the request itself');
+  assert.deepEqual(inside.hits, []);
 });
