@@ -168,6 +168,43 @@ describe('RunPod emulator: API surface', () => {
     assert.deepEqual(statuses, [429, 429, 200]);
     assert.equal(emu.jobs.length, 1);
     assert.equal(emu.requests.count('run'), 3);
+    await emu.waitIdle();
+  });
+
+  test('storm: a seeded fraction of /status, /status-sync and /cancel answered 429 or 503; /run untouched', async (t) => {
+    const statusesOf = async (seed: number) => {
+      const emu = await startRunPodEmulator({ jobTimeMs: fixed(10), storm: { fraction: 0.5, seed, serverErrorShare: 0.25 } });
+      try {
+        const id = await run(emu, input());
+        const seen: number[] = [];
+        for (let i = 0; i < 40; i++) seen.push((await call(emu, 'GET', `/status/${id}`)).status);
+        for (let i = 0; i < 10; i++) seen.push((await call(emu, 'POST', `/run`, { body: { input: input() } })).status);
+        await emu.cancelAll();
+        return seen;
+      } finally {
+        await emu.close();
+      }
+    };
+    void t;
+    const a = await statusesOf(5);
+    assert.deepEqual(a, await statusesOf(5), 'the same seed gives the same storm');
+    const refused = a.slice(0, 40).filter((st) => st !== 200);
+    assert.ok(refused.length >= 10 && refused.length <= 30, `${refused.length} of 40 refused`);
+    assert.ok(refused.includes(429) && refused.includes(503));
+    assert.deepEqual(a.slice(40), Array(10).fill(200), '/run is outside the storm');
+  });
+
+  test('close() refuses while a job is queued or running, names the jobs, and still shuts down; cancelAll() is the deliberate way out', async () => {
+    const emu = await startRunPodEmulator({ workers: 1, fault: () => ({ kind: 'hang' }) });
+    await run(emu, input('left running'));
+    await run(emu, input('left queued'));
+    await assert.rejects(emu.close(), (err: Error) => /2 job\(s\) still queued or running/.test(err.message) && err.message.includes('left queued'));
+    await assert.rejects(call(emu, 'GET', '/health'), 'the server is down all the same');
+
+    const tidy = await startRunPodEmulator({ workers: 1, fault: () => ({ kind: 'hang' }) });
+    await run(tidy, input());
+    assert.deepEqual(tidy.cancelAll().map((j) => j.status), ['CANCELLED']);
+    await tidy.close();
   });
 });
 
@@ -200,10 +237,12 @@ describe('RunPod emulator: job lifecycle', () => {
   });
 
   test('one job per worker: extra jobs wait IN_QUEUE and start as workers free up; /health counts them', async (t) => {
-    const emu = await emulator(t, { workers: 2, jobTimeMs: fixed(200) });
+    // Structural, not a snapshot race: the first two jobs hang until cancelled, so the state is fixed while we look.
+    const emu = await emulator(t, { workers: 2, jobTimeMs: fixed(50), fault: ({ input: i }) => (String(i['text']).startsWith('hang') ? { kind: 'hang' } : undefined) });
     const ids = [];
-    for (let i = 0; i < 4; i++) ids.push(await run(emu, input(`${TEXT} ${i}`)));
+    for (const text of ['hang 0', 'hang 1', `${TEXT} 2`, `${TEXT} 3`]) ids.push(await run(emu, input(text)));
     await pollUntil(emu, ids[1] ?? '', (j) => j.status === 'IN_PROGRESS');
+    await pollUntil(emu, ids[0] ?? '', (j) => j.status === 'IN_PROGRESS');
     assert.deepEqual((await Promise.all(ids.map((id) => status(emu, id)))).map((j) => j.status), ['IN_PROGRESS', 'IN_PROGRESS', 'IN_QUEUE', 'IN_QUEUE']);
     const health = await call(emu, 'GET', '/health');
     assert.equal(health.status, 200);
@@ -213,17 +252,21 @@ describe('RunPod emulator: job lifecycle', () => {
     });
     assert.equal(emu.activeJobs().length, 4);
 
+    for (const id of ids.slice(0, 2)) await call(emu, 'POST', `/cancel/${id}`);
     const finals = await Promise.all(ids.map((id) => statusSync(emu, id)));
-    assert.deepEqual(finals.map((j) => j.status), ['COMPLETED', 'COMPLETED', 'COMPLETED', 'COMPLETED']);
+    assert.deepEqual(finals.map((j) => j.status), ['CANCELLED', 'CANCELLED', 'COMPLETED', 'COMPLETED']);
     const [a, b, c, d] = emu.jobs;
     assert.ok(a && b && c && d);
-    // Queued jobs start when the first two end, and their delayTime shows the wait.
-    assert.ok((c.startedAt ?? 0) >= (a.finishedAt ?? Infinity) - 1 && (d.startedAt ?? 0) >= (b.finishedAt ?? Infinity) - 1);
+    // Queued jobs start only once the first two have ended, and their delayTime shows the wait.
+    assert.ok((c.startedAt ?? 0) >= (a.finishedAt ?? Infinity) && (d.startedAt ?? 0) >= (b.finishedAt ?? Infinity));
     assert.equal(finals[2]?.delayTime, Math.round((c.startedAt ?? 0) - c.queuedAt));
-    assert.ok((finals[2]?.delayTime ?? 0) >= 100, `delayTime ${finals[2]?.delayTime}`);
     assert.equal(new Set(emu.jobs.map((j) => j.workerId)).size, 2);
+    // Recorded by the emulator at every start: never two jobs on one worker, never more than the two workers.
+    const most = emu.maxInProgress();
+    assert.equal(most.total, 2);
+    assert.deepEqual(Object.values(most.perWorker), [1, 1]);
     await emu.waitIdle(1000);
-    assert.deepEqual(emu.health().jobs, { completed: 4, failed: 0, inProgress: 0, inQueue: 0, retried: 0 });
+    assert.deepEqual(emu.health().jobs, { completed: 2, failed: 0, inProgress: 0, inQueue: 0, retried: 0 });
   });
 
   test('cold start: the first job waits IN_QUEUE while its worker initialises; the warm worker then starts at once', async (t) => {
@@ -260,6 +303,7 @@ describe('RunPod emulator: job lifecycle', () => {
     const waited = performance.now() - t0;
     assert.ok(live.status === 'IN_PROGRESS' || live.status === 'IN_QUEUE');
     assert.ok(waited >= 145 && waited < 1000, `waited ${waited} ms`);
+    emu.cancelAll();
   });
 
   test('statusSync: false turns /status-sync into a plain 404 while /status keeps working', async (t) => {
@@ -285,6 +329,7 @@ describe('RunPod emulator: job lifecycle', () => {
     assert.ok(waited >= 995 && waited < 1500, `wait clamps to RunPod's 1000 ms minimum, waited ${waited}`);
     const parsed = z.strictObject({ id: z.string(), status: z.enum(['IN_QUEUE', 'IN_PROGRESS']) }).parse(slow.json);
     assert.equal(emu.job(parsed.id)?.status, 'IN_PROGRESS');
+    emu.cancelAll();
   });
 
   test('cancel: a running job becomes CANCELLED and its worker takes the next job at once; a finished job stays', async (t) => {
@@ -392,17 +437,18 @@ describe('RunPod emulator: job lifecycle', () => {
     assert.deepEqual(reply.json, { removed: 2, status: 'completed' });
     for (const id of queued) assert.equal((await call(emu, 'GET', `/status/${id}`)).status, 404);
     assert.equal((await status(emu, running)).status, 'IN_PROGRESS');
+    emu.cancelAll();
   });
 
   test('waitIdle and close: close ends pending long-polls and leaves nothing running', async (t) => {
     const emu = await startRunPodEmulator({ fault: () => ({ kind: 'hang' }) });
-    t.after(() => emu.close()); // a second close is harmless; this one only matters if an assertion throws
+    t.after(() => emu.close({ allowActive: true })); // a second close is harmless; this one only matters if an assertion throws
     const id = await run(emu, input());
     await assert.rejects(emu.waitIdle(50), /did not happen/);
     const pending = call(emu, 'GET', `/status-sync/${id}?wait=60000`).catch((err: unknown) => err);
     await new Promise((r) => setTimeout(r, 30));
     const t0 = performance.now();
-    await emu.close();
+    await emu.close({ allowActive: true }); // deliberately: this test is about ending a pending long-poll
     await pending;
     assert.ok(performance.now() - t0 < 500);
     await assert.rejects(emu.waitIdle(50), /closed/);

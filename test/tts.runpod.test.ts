@@ -32,6 +32,8 @@ async function setup(emu: RunPodEmulatorOptions = {}, backend: Partial<RunPodOpt
     refNameTemplate: 'sample/{voice}.wav',
     executionTimeoutMs: 10_000,
     retryBaseMs: 5,
+    backoffBaseMs: 5,
+    workerHosts: ['127.0.0.1'],
     pollMinMs: 20,
     pollMaxMs: 50,
     ...backend,

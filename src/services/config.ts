@@ -32,6 +32,13 @@ const schema = z
     RUNPOD_API_KEY: optionalString,
     RUNPOD_ENDPOINT_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a RunPod endpoint id (letters, digits, - and _)').optional(),
     RUNPOD_BASE_URL: url.default('https://api.runpod.ai/v2'),
+    RUNPOD_BACKOFF_MS: int(1, 60_000).default(250),
+    WORKER_DOWNLOAD_HOSTS: z
+      .string()
+      .default('')
+      .transform((s) => [...new Set(s.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean))])
+      .pipe(z.array(z.string().regex(/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+|[0-9a-f:]+)(:\d{1,5})?$/, 'must list hosts as host or host:port, comma-separated'))),
+    MAX_AUDIO_BYTES: int(64 * 1024, 1024 * 1024 * 1024).default(32 * 1024 * 1024),
     F5_TTS_API_URL: url.optional(),
     TTS_BACKEND: z.enum(BACKENDS).optional(),
     MAX_CONCURRENT_JOBS: int(1, 64).default(6),
@@ -72,7 +79,17 @@ const schema = z
 
 export interface Config {
   readonly backend: (typeof BACKENDS)[number];
-  readonly runpod: { readonly apiKey?: string; readonly endpointId?: string; readonly baseUrl: string };
+  readonly runpod: {
+    readonly apiKey?: string;
+    readonly endpointId?: string;
+    readonly baseUrl: string;
+    /** Backoff base of API retries (429/5xx, /cancel), ms. */
+    readonly backoffMs: number;
+    /** Hosts the worker's download/confirmation URLs may use over http or at private addresses. */
+    readonly workerDownloadHosts: readonly string[];
+  };
+  /** Largest audio accepted from a worker (download or inline), bytes. */
+  readonly maxAudioBytes: number;
   readonly flaskUrl?: string;
   readonly maxConcurrentJobs: number;
   readonly refNameTemplate: string;
@@ -118,7 +135,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     c.TTS_BACKEND ?? (c.RUNPOD_API_KEY && c.RUNPOD_ENDPOINT_ID ? 'runpod' : c.F5_TTS_API_URL ? 'flask' : 'local');
   const config: Config = {
     backend,
-    runpod: { apiKey: c.RUNPOD_API_KEY, endpointId: c.RUNPOD_ENDPOINT_ID, baseUrl: c.RUNPOD_BASE_URL },
+    runpod: {
+      apiKey: c.RUNPOD_API_KEY,
+      endpointId: c.RUNPOD_ENDPOINT_ID,
+      baseUrl: c.RUNPOD_BASE_URL,
+      backoffMs: c.RUNPOD_BACKOFF_MS,
+      workerDownloadHosts: Object.freeze([...c.WORKER_DOWNLOAD_HOSTS]),
+    },
+    maxAudioBytes: c.MAX_AUDIO_BYTES,
     flaskUrl: c.F5_TTS_API_URL,
     maxConcurrentJobs: c.MAX_CONCURRENT_JOBS,
     refNameTemplate: c.REF_NAME_TEMPLATE,

@@ -15,11 +15,17 @@
  *   validation surfacing as `Flask API error: <body>` (+ `status_code`), per-worker duplicate `job_id`s, and the two
  *   success generations (1: `audio_base64`; 2: `download_url` served here under /files/, plus an optional
  *   `confirmation_url` whose POST is recorded on the job).
- * Faults (`fault`, `httpFault`) inject everything else. Where worker.md is silent the choice follows RunPod's real
- * behaviour as far as known and is marked "(RunPod)" or, when unverified, "(guess)".
+ * Faults (`fault`, `httpFault`, `storm`, `download`, `outputOverride`) inject everything else. Where worker.md is
+ * silent the choice follows RunPod's real behaviour as far as known and is marked "(RunPod)" or, when unverified,
+ * "(guess)".
  *
- * Not modelled: webhooks (accepted, never called), result expiry after 30 min / 1 min, rate limits (inject 429s
- * with `httpFault`), the worker waiting up to 60 s for the download confirmation (the worker is freed at once).
+ * Teardown invariant (issue 8): `close()` refuses — it still tears everything down, then rejects listing the jobs —
+ * while a job is IN_QUEUE/IN_PROGRESS, so every test that touches the emulator proves it left nothing running on
+ * the "GPU". A test that means to leave jobs running calls `cancelAll()` (or `close({ allowActive: true })`) first.
+ *
+ * Not modelled: webhooks (accepted, never called), result expiry after 30 min / 1 min, real rate limits (inject
+ * 429s with `httpFault` or `storm`). The worker's wait for the download confirmation is modelled only as extra
+ * run time (`confirmationWaitMs`): the confirmation can never arrive before the job ends, as in production.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -121,7 +127,24 @@ export interface RunPodEmulatorOptions {
   readonly executionTimeoutMs?: number;
   /** Result size limit (default 10 MB): bigger outputs are lost → COMPLETED without output. */
   readonly resultLimitBytes?: number;
+  /**
+   * An API storm: this fraction (0–1) of the calls to `routes` (default /status, /status-sync, /cancel) is answered
+   * 429, or 503 for a `serverErrorShare` of them (default 0.2), chosen by a PRNG seeded with `seed` (default 1).
+   */
+  readonly storm?: { readonly fraction: number; readonly seed?: number; readonly serverErrorShare?: number; readonly routes?: readonly RunPodRoute[] };
+  /** Generation 2: the newest handler's wait for a download confirmation, added to the run time (default 0). */
+  readonly confirmationWaitMs?: number;
+  /** Rewrites a successful handler output (e.g. point `download_url` elsewhere). */
+  readonly outputOverride?: (output: Readonly<Record<string, unknown>>, job: RunPodJobRecord) => Record<string, unknown>;
+  /** Answers the n-th (1-based) GET of a download URL another way than with the file. */
+  readonly download?: (n: number) => RunPodDownloadFault | undefined;
 }
+
+export type RunPodDownloadFault =
+  /** A redirect (302) to `location`. */
+  | { readonly kind: 'redirect'; readonly location: string }
+  /** A body of `bytes` zero bytes streamed with backpressure; with `declareLength`, Content-Length says so up front. */
+  | { readonly kind: 'huge'; readonly bytes: number; readonly declareLength?: boolean };
 
 export interface RunPodPolicy {
   readonly executionTimeout?: number;
@@ -157,6 +180,8 @@ export interface RunPodJobRecord {
   /** Generation 2: whether its confirmation_url was POSTed, and whether a download came first. */
   readonly confirmed: boolean;
   readonly confirmedAfterDownload: boolean | undefined;
+  /** performance.now() when its ttl or a purge removed it. */
+  readonly deletedAt: number | undefined;
 }
 
 export interface RunPodHealth {
@@ -180,7 +205,17 @@ export interface RunPodEmulator {
   health(): RunPodHealth;
   /** Resolves once no job is queued or running; rejects after `timeoutMs` (default 10 s). */
   waitIdle(timeoutMs?: number): Promise<void>;
-  close(): Promise<void>;
+  /** Most jobs IN_PROGRESS at once: on the whole endpoint, and on each worker (always ≤ 1 if the model is right). */
+  maxInProgress(): { readonly total: number; readonly perWorker: Readonly<Record<string, number>> };
+  /** Bytes the download route has written to sockets so far (huge bodies are streamed with backpressure). */
+  readonly downloadBytesSent: number;
+  /** Deliberate teardown: cancels every job still queued or running (as a /cancel would) and returns them. */
+  cancelAll(): RunPodJobRecord[];
+  /**
+   * Stops the server and every timer. Rejects (after tearing down) when a job is still IN_QUEUE/IN_PROGRESS,
+   * listing them, unless `allowActive` — a test that leaks jobs fails here instead of passing silently.
+   */
+  close(opts?: { readonly allowActive?: boolean }): Promise<void>;
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -262,6 +297,13 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     processed: new Set<string>(),
   }));
   let executions = 0;
+  let maxTotal = 0;
+  const maxPerWorker = new Map<string, number>();
+  let downloadBytesSent = 0;
+  let downloads = 0;
+  const stormRandom = seededRandom(opts.storm?.seed ?? 1);
+  const stormRoutes = new Set<RunPodRoute>(opts.storm?.routes ?? ['status', 'status-sync', 'cancel']);
+  const confirmationWaitMs = opts.confirmationWaitMs ?? 0;
   let pumpScheduled = false;
   let closed = false;
   let origin = '';
@@ -392,11 +434,13 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     const ref = resolveRefName(refName, voices, template);
     if (!ref.ok) return fast(flaskError(ref.status, ref.body));
 
-    const afterMs = fault?.kind === 'slow' ? fault.ms : job.jobMs;
+    const inferenceMs = fault?.kind === 'slow' ? fault.ms : job.jobMs;
+    // The newest handler holds the job waiting for a confirmation that cannot come before the job ends.
+    const afterMs = inferenceMs + (generation === 2 && withConfirmation ? confirmationWaitMs : 0);
     job.jobMs = afterMs;
     const filename = workerFilename(text, executions);
     const wav = synth(text, speed);
-    const common = { filename, job_id: workerJobId, status: 'completed', sample_used: refName, processing_time_seconds: Math.round(afterMs / 10) / 100 };
+    const common = { filename, job_id: workerJobId, status: 'completed', sample_used: refName, processing_time_seconds: Math.round(inferenceMs / 10) / 100 };
     let value: Record<string, unknown>;
     if (generation === 1) {
       value = { ...common, audio_base64: Buffer.from(wav).toString('base64') };
@@ -408,6 +452,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
         value['confirmed'] = false;
       }
     }
+    if (opts.outputOverride) value = opts.outputOverride(value, job);
     return {
       afterMs,
       outcome: {
@@ -457,6 +502,10 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     job.startedAt = performance.now();
     job.workerId = worker.id;
     job.output = undefined;
+    const running = jobs.filter((j) => j.status === 'IN_PROGRESS' && !j.deleted);
+    maxTotal = Math.max(maxTotal, running.length);
+    const onWorker = running.filter((j) => j.workerId === worker.id).length;
+    maxPerWorker.set(worker.id, Math.max(maxPerWorker.get(worker.id) ?? 0, onWorker));
     const text = typeof job.input['text'] === 'string' ? job.input['text'] : '';
     const attemptForText = (textCounts.get(text) ?? 0) + 1;
     textCounts.set(text, attemptForText);
@@ -518,6 +567,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
       downloads: 0,
       confirmed: false,
       confirmedAfterDownload: undefined,
+      deletedAt: undefined,
       workerJobId: undefined,
     };
     jobs.push(job);
@@ -537,6 +587,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
       freeWorker(job);
     }
     job.deleted = true;
+    job.deletedAt = performance.now();
     changed.notify();
   };
 
@@ -692,6 +743,12 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     return notFoundRoute(res);
   };
 
+  const stormAnswer = (route: RunPodRoute): number | undefined => {
+    if (!opts.storm || !stormRoutes.has(route)) return undefined;
+    if (stormRandom() >= opts.storm.fraction) return undefined;
+    return stormRandom() < (opts.storm.serverErrorShare ?? 0.2) ? 503 : 429;
+  };
+
   const server = await startHttpServer(async (req, res) => {
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -716,6 +773,13 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
         const file = method === 'GET' ? files.get(name) : undefined;
         if (!file) return sendJson(res, 404, { error: 'File not found' });
         file.job.downloads++;
+        const override = opts.download?.(++downloads);
+        if (override?.kind === 'redirect') {
+          res.writeHead(302, { location: override.location, 'content-length': '0' });
+          return void res.end();
+        }
+        if (override?.kind === 'huge') return streamZeros(res, override.bytes, override.declareLength ?? false, (n) => (downloadBytesSent += n));
+        downloadBytesSent += file.bytes.byteLength;
         return sendBytes(res, 200, file.bytes, 'audio/x-wav');
       }
       const job = method === 'POST' ? byWorkerJobId.get(name) : undefined;
@@ -731,7 +795,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     const route: RunPodRoute = shapeOk && !(op === 'status-sync' && !statusSync) ? spec.route : 'unknown';
     // Recorded first: an optional call would skip evaluating its arguments when no fault is configured.
     const nth = requests.record(req, res, route, authorized);
-    const injected = opts.httpFault?.(route, nth);
+    const injected = opts.httpFault?.(route, nth) ?? stormAnswer(route);
     if (injected !== undefined) {
       req.resume();
       return sendText(res, injected, `${injected} injected by the emulator\n`);
@@ -770,11 +834,55 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
       await waitUntil(changed, timers, () => closed || !jobs.some(isActive), timeoutMs, 'RunPod emulator idle');
       if (closed) throw new Error('RunPod emulator closed');
     },
-    async close() {
+    maxInProgress: () => ({ total: maxTotal, perWorker: Object.fromEntries(maxPerWorker) }),
+    get downloadBytesSent() {
+      return downloadBytesSent;
+    },
+    cancelAll() {
+      const active = jobs.filter(isActive);
+      for (const job of active) cancel(job);
+      return active;
+    },
+    async close(closeOpts = {}) {
+      // Only the first close judges: the state a later (clean-up) close sees is the one the first one left.
+      const left = closed ? [] : jobs.filter(isActive).map((j) => `${j.id} ${j.status} "${String(j.input['text']).slice(0, 40)}"`);
       closed = true;
       timers.clearAll();
       changed.notify();
       await server.close();
+      if (left.length > 0 && !closeOpts.allowActive) {
+        throw new Error(`RunPod emulator closed with ${left.length} job(s) still queued or running (a leak):\n  ${left.join('\n  ')}`);
+      }
     },
+  };
+}
+
+/** Streams `total` zero bytes, waiting for the socket to drain (so `onSent` counts what the client really took). */
+function streamZeros(res: ServerResponse, total: number, declareLength: boolean, onSent: (n: number) => void): void {
+  const piece = Buffer.alloc(64 * 1024);
+  res.writeHead(200, { 'content-type': 'audio/x-wav', ...(declareLength ? { 'content-length': String(total) } : {}) });
+  let left = total;
+  const pump = (): void => {
+    while (left > 0 && !res.destroyed) {
+      const n = Math.min(piece.byteLength, left);
+      left -= n;
+      onSent(n);
+      if (!res.write(n === piece.byteLength ? piece : piece.subarray(0, n))) return void res.once('drain', pump);
+    }
+    if (left === 0) res.end();
+  };
+  res.once('close', () => (left = 0));
+  pump();
+}
+
+/** mulberry32: a small seeded PRNG, so a storm is the same storm on every run. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -19,6 +19,8 @@ export interface HttpRequest {
   readonly body?: unknown;
   readonly timeoutMs: number;
   readonly signal?: AbortSignal;
+  /** Largest body read; a bigger one (declared or streamed) is a permanent `response_too_large` error. */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -37,15 +39,42 @@ export async function httpRequest(url: string, req: HttpRequest): Promise<HttpRe
   }
   try {
     const res = await fetch(url, { method: req.method ?? 'GET', headers, body, signal });
-    const text = await res.text();
+    const text = req.maxBytes === undefined ? await res.text() : await cappedText(res, req.maxBytes);
     return { status: res.status, json: parseJson(text), text };
   } catch (err) {
     if (req.signal?.aborted) throw abortError(req.signal);
+    if (err instanceof NarratorError) throw err;
     const what = timeout.signal.aborted ? `no answer within ${Math.round(req.timeoutMs / 1000)} s` : describeNetworkError(err);
     throw new NarratorError('transient', 'network', `Could not reach the TTS service (${what}).`, String(err), { cause: err });
   } finally {
     timeout.clear();
   }
+}
+
+/** Reads a body as text, refusing one over `maxBytes` before (Content-Length) or while (stream) reading it. */
+async function cappedText(res: Response, maxBytes: number): Promise<string> {
+  const tooLarge = () =>
+    new NarratorError('permanent', 'response_too_large', `The TTS service sent an answer larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; it was not read.`);
+  const declared = Number(res.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    await res.body?.cancel();
+    throw tooLarge();
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** Fetches raw bytes (audio downloads); same error mapping as httpRequest. Never sends credentials. */

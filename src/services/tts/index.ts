@@ -10,9 +10,19 @@ import { RunPodBackend } from './runpod.js';
 export function createBackend(config: Config, logger?: Logger): TtsBackend {
   switch (config.backend) {
     case 'runpod': {
-      const { apiKey, endpointId, baseUrl } = config.runpod;
+      const { apiKey, endpointId, baseUrl, backoffMs, workerDownloadHosts } = config.runpod;
       if (!apiKey || !endpointId) throw new NarratorError('config', 'bad_config', 'RUNPOD_API_KEY and RUNPOD_ENDPOINT_ID are required for the RunPod backend.');
-      return new RunPodBackend({ apiKey, endpointId, baseUrl, refNameTemplate: config.refNameTemplate, executionTimeoutMs: config.jobTimeoutMs, logger });
+      return new RunPodBackend({
+        apiKey,
+        endpointId,
+        baseUrl,
+        refNameTemplate: config.refNameTemplate,
+        executionTimeoutMs: config.jobTimeoutMs,
+        backoffBaseMs: backoffMs,
+        workerHosts: workerDownloadHosts,
+        maxAudioBytes: config.maxAudioBytes,
+        logger,
+      });
     }
     case 'flask': {
       if (!config.flaskUrl) throw new NarratorError('config', 'bad_config', 'F5_TTS_API_URL is required for the Flask backend.');
