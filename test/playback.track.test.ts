@@ -15,7 +15,10 @@ import { Orchestrator } from '../src/services/orchestrator.js';
 import type { BackendEvent, SynthesisRequest, SynthesisResult, SynthesizeOptions, TtsBackend } from '../src/services/tts/backend.js';
 import { NarrationTrack, type TrackRequest } from '../src/services/playback/narrationTrack.js';
 import { PcmStream } from '../src/services/playback/pcmStream.js';
-import { encodeTestWav } from './support/fakeVoice.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { RECORDING_PREFIX } from '../src/services/audio/narrationRecording.js';
+import { decodeTestWav, encodeTestWav } from './support/fakeVoice.js';
 import { pollUntil } from './support/wait.js';
 
 const RATE = 24_000;
@@ -115,6 +118,21 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): P
   await pollUntil(() => check() || undefined, timeoutMs, what, 5);
 }
 
+/** This process's narration recordings still in the temp folder (each must be removed, whatever the outcome). */
+async function leftoverRecordings(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith(RECORDING_PREFIX));
+}
+
+/** Removal after a cancel runs in the background: wait (bounded) for it. */
+async function waitForNoRecordings(): Promise<void> {
+  let left = await leftoverRecordings();
+  for (let i = 0; i < 100 && left.length > 0; i++) {
+    await sleep(20);
+    left = await leftoverRecordings();
+  }
+  assert.deepEqual(left, [], 'temp files left behind');
+}
+
 describe('PcmStream', () => {
   test('delivers segments as they come, converted to 48 kHz stereo s16le, and ends only when told', async () => {
     const stream = new PcmStream();
@@ -179,7 +197,13 @@ describe('NarrationTrack', () => {
     if (outcome.kind !== 'completed') return;
     assert.equal(outcome.summary.chunks, 2);
     assert.equal(outcome.played, true);
-    assert.ok(Math.abs(outcome.audio.samples.length / outcome.audio.sampleRate - packets * 0.02) < 0.1);
+    assert.ok(outcome.audio, 'the recording');
+    assert.ok(Math.abs(outcome.audio.durationSec - packets * 0.02) < 0.1);
+    const wav = decodeTestWav(await readFile(outcome.audio.wav.path));
+    assert.ok(Math.abs(wav.samples.length / wav.sampleRate - outcome.audio.durationSec) < 0.001, 'the WAV holds it all');
+    assert.ok(outcome.audio.ogg && outcome.audio.ogg.bytes > 0, 'and the Ogg Opus fallback');
+    await outcome.audio.dispose();
+    assert.deepEqual(await leftoverRecordings(), []);
   });
 
   test('a failure mid-way ends the stream after what was received and reports the rest', async () => {
@@ -203,7 +227,9 @@ describe('NarrationTrack', () => {
     assert.equal(outcome.chunksDone, 1);
     assert.equal(outcome.chunksTotal, 3);
     assert.equal((outcome.error as NarratorError).code, 'worker_error');
-    assert.ok(outcome.audio && Math.abs(outcome.audio.samples.length / outcome.audio.sampleRate - TONE_SECONDS) < 0.02);
+    assert.ok(outcome.audio && Math.abs(outcome.audio.durationSec - TONE_SECONDS) < 0.02);
+    await outcome.audio.dispose();
+    assert.deepEqual(await leftoverRecordings(), []);
   });
 
   test('a failure on the first chunk leaves nothing to play', async () => {
@@ -217,6 +243,7 @@ describe('NarrationTrack', () => {
     const outcome = await track.finished;
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.kind === 'failed' && outcome.audio, undefined);
+    assert.deepEqual(await leftoverRecordings(), []);
   });
 
   test('cancel stops the worker jobs and finishes at once', async () => {
@@ -231,6 +258,7 @@ describe('NarrationTrack', () => {
     await waitFor('the playback stream closes', () => resource.playStream.destroyed);
     track.cancel('skipped');
     assert.equal(track.outcome?.kind === 'cancelled' && track.outcome.reason, 'stopped', 'the first reason stays');
+    await waitForNoRecordings();
   });
 
   test('a queued track costs nothing until it starts, and reports backend waits and progress', async () => {

@@ -292,7 +292,7 @@ export class Narration {
     let retries = 0;
     const produce = (s: AbortSignal) =>
       scheduler.run(this.id, async (slotSignal) => {
-        await this.whileNotPaused(AbortSignal.any([s, slotSignal])); // engine helper implements
+        if (this.pauseGate) await this.whileNotPaused(AbortSignal.any([s, slotSignal])); // engine helper implements
         const r = await this.track(backend.synthesize(request, { signal: AbortSignal.any([s, slotSignal]), onEvent }));
         retries = r.retries;
         return r.wav;
