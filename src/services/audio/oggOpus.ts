@@ -27,8 +27,11 @@ const GRANULE_RATE = 48_000;
 const FRAME_MS = 20;
 /** Packets per audio page: 50 × 20 ms = 1 s, what opusenc aims for (seek granularity vs. overhead). */
 const PACKETS_PER_PAGE = 50;
-/** Encode this many frames between two yields to the event loop, so voice playback elsewhere keeps its 20 ms beat. */
-const FRAMES_PER_SLICE = 100;
+/**
+ * Encode this many frames between two yields to the event loop, so voice playback elsewhere keeps its 20 ms beat:
+ * opusscript (WASM, when the native module is missing) takes ~0.3–0.6 ms a frame, so 10 frames block ≤ ~6 ms.
+ */
+const FRAMES_PER_SLICE = 10;
 /** An Ogg page's segment table has at most 255 entries. */
 const MAX_SEGMENTS = 255;
 
