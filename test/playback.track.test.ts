@@ -16,6 +16,7 @@ import type { BackendEvent, SynthesisRequest, SynthesisResult, SynthesizeOptions
 import { NarrationTrack, type TrackRequest } from '../src/services/playback/narrationTrack.js';
 import { PcmStream } from '../src/services/playback/pcmStream.js';
 import { readdir, readFile } from 'node:fs/promises';
+import { pino } from 'pino';
 import { tmpdir } from 'node:os';
 import { RECORDING_PREFIX } from '../src/services/audio/narrationRecording.js';
 import { decodeTestWav, encodeTestWav } from './support/fakeVoice.js';
@@ -134,6 +135,30 @@ async function waitForNoRecordings(): Promise<void> {
 }
 
 describe('PcmStream', () => {
+  test('counts stalls: silence inserted because the next segment came after the audio before it had played', () => {
+    let now = 0;
+    const stream = new PcmStream(() => now);
+    const second = () => ({ sampleRate: RATE, samples: new Float32Array(RATE) });
+    stream.pushSegment(second());
+    stream.setPlaying(true);
+    now = 900;
+    stream.pushSegment(second()); // in time: 2 s queued after 0.9 s played
+    now = 2_020;
+    stream.pushSegment(second()); // 20 ms late: frame jitter, not a stall
+    assert.deepEqual(stream.stalls, { count: 0, seconds: 0 });
+    now = 3_520;
+    stream.pushSegment(second()); // 3 s of audio (+20 ms jitter) had lasted until 3.02 s: 0.5 s of silence
+    now = 3_600;
+    stream.setPlaying(false); // paused (nobody listening): time does not count
+    now = 60_000;
+    stream.setPlaying(true);
+    now = 60_100;
+    stream.pushSegment(second()); // 3.6 + 0.1 s played of 4 s (+0.52 s silence): in time
+    assert.equal(stream.stalls.count, 1);
+    assert.ok(Math.abs(stream.stalls.seconds - 0.5) < 1e-9, `${stream.stalls.seconds} s`);
+    stream.destroy();
+  });
+
   test('delivers segments as they come, converted to 48 kHz stereo s16le, and ends only when told', async () => {
     const stream = new PcmStream();
     const got: Buffer[] = [];
@@ -170,6 +195,35 @@ describe('PcmStream', () => {
 });
 
 describe('NarrationTrack', () => {
+  test('a late segment is counted as a stall, on the track and in the end-of-narration log', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { backend, orchestrator } = setup(2);
+    const text = textOf(2);
+    const track = new NarrationTrack({ text, voice: 'narrator', speed: 1, chunksTotal: 2, requesterId: '1', requesterName: 'a' }, orchestrator, logger);
+    const resource = track.createAudioResource();
+    await backend.waitForJobs(2);
+    backend.jobs[0]!.release();
+    await once(resource.playStream, 'readable');
+    track.setPlaying(true); // the player consumes in real time from here
+    await sleep(600); // chunk 1 lasts 0.3 s: the listener hears at least 0.3 s of silence
+    backend.jobs[1]!.release();
+    await readUntilEnd(resource);
+    track.playbackStarted();
+    track.playbackEnded();
+    const outcome = await track.finished;
+    assert.equal(outcome.kind, 'completed');
+    if (outcome.kind !== 'completed') return;
+    assert.equal(outcome.stalls.count, 1);
+    assert.ok(outcome.stalls.seconds >= 0.25, `${outcome.stalls.seconds} s`);
+    assert.deepEqual(track.stalls, outcome.stalls);
+    const done = lines.find((l) => l['msg'] === 'narration finished');
+    assert.equal(done?.['stalls'], 1);
+    assert.ok(Number(done?.['stallSec']) >= 0.25);
+    await outcome.audio?.dispose();
+  });
+
+
   test('playback audio flows after the first chunk while the next is still synthesizing', async () => {
     const { backend, track } = setup(2);
     const resource = track.createAudioResource();
