@@ -5,22 +5,30 @@
  *
  * Why incremental: joining all segments, encoding and copying them at the end is ~250 ms of synchronous work for
  * 218 s of audio, on the event loop that paces every guild's 20 ms voice frames; and a 30-minute narration held
- * ~0.4 GB. Here a segment is written (asynchronously, in order) and then forgotten, so finishing costs a header
- * patch and memory stays flat.
+ * ~0.4 GB. Here a segment is converted and written in half-second slices (asynchronously, in order, yielding to
+ * the event loop between slices) and then forgotten, so finishing costs a header patch and memory stays flat.
  *
  * The files live in a folder under os.tmpdir() named `narrator-rec-<pid>-…`, made on the first segment. They are
  * always removed: `dispose()` after the attachment has been read, after a cancel or a failure; and, as a last
  * resort, at process exit for any recording still alive.
  */
 import { rmSync } from 'node:fs';
-import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OggOpusStream, OPUS_RATES } from './oggOpus.js';
 import { Resampler } from './resample.js';
 import type { MonoAudio } from './types.js';
-import { floatToInt16 } from './wav.js';
-import { WavFileWriter } from './wavFileWriter.js';
+import { floatToInt16, wavHeader } from './wav.js';
+
+/**
+ * Segments are converted and written in slices of this many seconds, yielding to the event loop between them:
+ * a 20 s segment converted at once blocked the voice frames of every guild for tens of milliseconds.
+ */
+const SLICE_SEC = 0.5;
+const WAV_HEADER_BYTES = 44;
+const LITTLE_ENDIAN = endianness() === 'LE';
 
 /** Temp folders of this process start with this (tests look for leftovers by it). */
 export const RECORDING_PREFIX = `narrator-rec-${process.pid}-`;
@@ -62,7 +70,8 @@ interface OggTrack {
 
 export class NarrationRecording {
   private dir: string | undefined;
-  private wav: WavFileWriter | undefined;
+  private wav: FileHandle | undefined;
+  private wavBytes = 0;
   private ogg: OggTrack | undefined;
   private chain: Promise<void> = Promise.resolve();
   private failure: unknown;
@@ -100,6 +109,8 @@ export class NarrationRecording {
       if (!this.wav) await this.open(this.sampleRate || 24_000);
       const wav = this.wav!;
       this.wav = undefined;
+      // The RIFF sizes are known only now: patch the header written as a placeholder.
+      await wav.write(wavHeader(this.sampleRate, this.wavBytes), 0, WAV_HEADER_BYTES, 0);
       await wav.close();
       const wavPath = join(this.dir!, 'narration.wav');
       let ogg: RecordedFile | undefined;
@@ -120,11 +131,11 @@ export class NarrationRecording {
           await track.file.close().catch(() => undefined);
         }
       }
-      const rate = wav.sampleRate;
+      const rate = this.sampleRate;
       return {
         sampleRate: rate,
         durationSec: this.samples / rate,
-        wav: { path: wavPath, bytes: (await stat(wavPath)).size },
+        wav: { path: wavPath, bytes: WAV_HEADER_BYTES + this.wavBytes },
         ogg,
         dispose: () => this.dispose(),
       };
@@ -144,7 +155,7 @@ export class NarrationRecording {
       this.ogg = undefined;
     }
     if (this.wav) {
-      await this.wav.abandon().catch(() => undefined);
+      await this.wav.close().catch(() => undefined);
       this.wav = undefined;
     }
     const dir = this.dir;
@@ -159,7 +170,8 @@ export class NarrationRecording {
     this.sampleRate = sampleRate;
     this.dir = await mkdtemp(join(tmpdir(), RECORDING_PREFIX));
     remember(this.dir);
-    this.wav = await WavFileWriter.create(join(this.dir, 'narration.wav'), sampleRate);
+    this.wav = await open(join(this.dir, 'narration.wav'), 'w');
+    await this.wav.write(wavHeader(sampleRate, 0), 0, WAV_HEADER_BYTES, 0);
     if (this.options.opus === false) return;
     // Opus takes only some rates: others (espeak's 22 050 Hz) are resampled as they come.
     const opusRate = OPUS_RATES.includes(sampleRate) ? sampleRate : sampleRate > 24_000 ? 48_000 : 24_000;
@@ -177,12 +189,24 @@ export class NarrationRecording {
 
   private async write(audio: MonoAudio): Promise<void> {
     if (!this.wav) await this.open(audio.sampleRate);
-    await this.wav!.append(audio.samples);
-    this.samples += audio.samples.length;
-    const ogg = this.ogg;
-    if (!ogg) return;
+    const slice = Math.max(1, Math.round(audio.sampleRate * SLICE_SEC));
+    for (let at = 0; at < audio.samples.length; at += slice) {
+      const part = audio.samples.subarray(at, at + slice);
+      const pcm = toPcm16(part);
+      const view = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+      const bytes = LITTLE_ENDIAN ? view : Buffer.from(view).swap16(); // WAV is little-endian
+      await this.wav!.write(bytes, 0, bytes.length, WAV_HEADER_BYTES + this.wavBytes);
+      this.wavBytes += pcm.byteLength;
+      this.samples += part.length;
+      if (this.ogg) await this.writeOgg(this.ogg, part, pcm);
+      await yieldToEventLoop();
+    }
+  }
+
+  private async writeOgg(ogg: OggTrack, samples: Float32Array, pcm: Int16Array): Promise<void> {
     try {
-      await this.pushOgg(ogg, ogg.resampler ? ogg.resampler.process(audio.samples) : audio.samples);
+      if (ogg.resampler) await this.pushOgg(ogg, ogg.resampler.process(samples));
+      else await this.pushPcm(ogg, pcm);
     } catch {
       // Opus is the fallback format only: lose it, keep the WAV.
       this.ogg = undefined;
@@ -192,11 +216,20 @@ export class NarrationRecording {
   }
 
   private async pushOgg(ogg: OggTrack, samples: Float32Array): Promise<void> {
-    const pcm = new Int16Array(samples.length);
-    for (let i = 0; i < samples.length; i++) pcm[i] = floatToInt16(samples[i]!);
+    await this.pushPcm(ogg, toPcm16(samples));
+  }
+
+  private async pushPcm(ogg: OggTrack, pcm: Int16Array): Promise<void> {
     for (const page of await ogg.stream.push(pcm)) {
       await ogg.file.write(page);
       ogg.bytes += page.length;
     }
   }
+}
+
+/** Float samples as 16-bit PCM (platform byte order). */
+function toPcm16(samples: Float32Array): Int16Array {
+  const pcm = new Int16Array(samples.length);
+  for (let i = 0; i < samples.length; i++) pcm[i] = floatToInt16(samples[i]!);
+  return pcm;
 }
