@@ -25,6 +25,7 @@ import type { Engine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
 import { scrub } from './services/log.js';
 import { PlaybackManager } from './services/playback/playbackManager.js';
+import { watchVoiceListeners } from './services/playback/voiceListeners.js';
 import { errorText, langOf, texts } from './messages.js';
 
 export interface BotDeps {
@@ -67,7 +68,12 @@ export class NarratorBot {
     this.client = createClient(deps.config);
     this.playback =
       deps.playback ??
-      new PlaybackManager({ idleLeaveMs: deps.config.discord.idleLeaveMs, maxQueue: deps.config.discord.maxQueuePerGuild, logger: deps.logger });
+      new PlaybackManager({
+        idleLeaveMs: deps.config.discord.idleLeaveMs,
+        emptyLeaveMs: deps.config.discord.emptyLeaveMs,
+        maxQueue: deps.config.discord.maxQueuePerGuild,
+        logger: deps.logger,
+      });
     this.commands = new Map((deps.commands ?? allCommands).map((c) => [c.data.name, c]));
     this.context = {
       config: deps.config,
@@ -104,6 +110,8 @@ export class NarratorBot {
       this.handlers.add(handled);
       void handled.finally(() => this.handlers.delete(handled));
     });
+    // Nobody left in the bot's voice channel: pause (no audio, no new GPU jobs), then leave (see GuildSession).
+    watchVoiceListeners(client, this.playback);
     client.on(Events.Error, (err) => this.log.error({ err: describe(err) }, 'discord client error'));
     client.on(Events.Warn, (message) => this.log.warn({ message: scrub(message) }, 'discord client warning'));
     client.on(Events.ShardError, (err, shardId) => this.log.error({ shardId, err: describe(err) }, 'gateway error'));

@@ -32,9 +32,11 @@ export interface NarrationStatusView {
   readonly failedMidway?: unknown;
   /** Voice channel id, shown as a channel mention. */
   readonly channelId?: string;
+  /** Paused because nobody is left in the voice channel. */
+  readonly paused?: boolean;
 }
 
-export type CancelReason = 'skipped' | 'stopped' | 'left' | 'shutdown' | 'disconnected' | 'idle' | 'connect_failed';
+export type CancelReason = 'skipped' | 'stopped' | 'left' | 'shutdown' | 'disconnected' | 'idle' | 'connect_failed' | 'empty';
 
 /** Discord shows at most 2000 characters per message. */
 export const MESSAGE_LIMIT = 2000;
@@ -121,6 +123,7 @@ const en = {
   synthesizing: (p: { bar: string }) => `🎙️ Preparing the audio… ${p.bar}`,
   playing: (p: { bar: string; channelId?: string }) =>
     `▶️ Playing${p.channelId ? ` in <#${p.channelId}>` : ''} · ${p.bar}`,
+  pausedEmpty: () => '⏸️ Paused: nobody is left in the voice channel. I will go on when someone comes back.',
   waitingColdStart: () => '🧊 A worker is warming up (cold start) — the first part can take a minute.',
   waitingNoWorkers: () => '⏳ No worker is free right now — waiting for one.',
   waitingQueue: () => '⏳ Waiting in the worker queue…',
@@ -147,6 +150,8 @@ const en = {
         return '👋 Cancelled: I left the voice channel.';
       case 'connect_failed':
         return '🔌 Cancelled: I could not connect to the voice channel. Try again in a moment.';
+      case 'empty':
+        return '👋 Cancelled: everyone left the voice channel, so I left too.';
     }
   },
   attachmentTooLarge: () => '(The audio is too large to attach here.)',
@@ -228,6 +233,7 @@ const vi: Texts = {
   queued: (p) => `⏳ Đã xếp hàng — ${p.position === 1 ? 'bài tiếp theo' : `vị trí ${p.position}`}.`,
   synthesizing: (p) => `🎙️ Đang tạo giọng đọc… ${p.bar}`,
   playing: (p) => `▶️ Đang đọc${p.channelId ? ` trong <#${p.channelId}>` : ''} · ${p.bar}`,
+  pausedEmpty: () => '⏸️ Tạm dừng: không còn ai trong kênh thoại. Mình sẽ đọc tiếp khi có người quay lại.',
   waitingColdStart: () => '🧊 Máy chủ giọng nói đang khởi động — phần đầu có thể mất khoảng một phút.',
   waitingNoWorkers: () => '⏳ Hiện chưa có máy chủ giọng nói nào rảnh — đang chờ.',
   waitingQueue: () => '⏳ Đang chờ trong hàng đợi của máy chủ giọng nói…',
@@ -253,6 +259,8 @@ const vi: Texts = {
         return '👋 Đã huỷ: mình đã rời kênh thoại.';
       case 'connect_failed':
         return '🔌 Đã huỷ: mình không kết nối được vào kênh thoại. Hãy thử lại sau.';
+      case 'empty':
+        return '👋 Đã huỷ: mọi người đã rời kênh thoại nên mình cũng rời đi.';
     }
   },
   attachmentTooLarge: () => '(Tệp âm thanh quá lớn để đính kèm ở đây.)',
@@ -433,6 +441,7 @@ export function renderStatus(lang: Lang, view: NarrationStatusView, ctx: ErrorCo
   if (view.phase === 'queued') lines.push(t.queued({ position: view.queuePosition ?? 1 }));
   else if (view.phase === 'synthesizing') lines.push(t.synthesizing({ bar }));
   else lines.push(t.playing({ bar, channelId: view.channelId }));
+  if (view.paused) lines.push(t.pausedEmpty());
   if (view.failedMidway !== undefined) {
     lines.push(t.failedMidway({ reason: errorText(lang, view.failedMidway, ctx) }));
   } else if (view.phase !== 'queued' && view.chunksReady < view.chunksTotal) {

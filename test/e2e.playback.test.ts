@@ -9,7 +9,8 @@
  *
  * The voice connection drops mid-narration, and the bot does what the discord.js guide prescribes:
  * - a resumable close (4015): the library resumes the same session and the narration plays on, whole;
- * - moved by a moderator (4014, then a new voice server within moments): the bot follows and plays on there;
+ * - moved by a moderator (4014, then a new voice server within moments) together with its listener: the bot
+ *   follows and plays on there (moved alone into an empty channel it would pause: see bot.e2e.emptyChannel);
  * - kicked (4014 with no new voice server): after the guide's 5 s grace the bot gives up, tells the user, cancels
  *   the narration's GPU jobs and stays out; a later /narrate brings it back.
  *
@@ -178,7 +179,9 @@ describe('e2e: playback — a queue of users, skip, stop, and voice connection d
       const inv = narrate(world, 'vy', MOVED);
       await inv.deferred();
       await fake.waitForFrames(world.guild.id, 50, 10_000); // one second in
+      // A moderator drags the bot and its listener to the stage (the bot alone there would pause for nobody).
       await fake.moveBot(world.guild.id, stage.id);
+      fake.userJoinVoice(world.users['vy']!, stage.id);
       assert.match(contentOf(await inv.waitForEdit((e) => e.files.length > 0, 20_000)), /^✅ Narrated/);
       assert.equal(fake.botVoiceChannel(world.guild.id), stage.id);
       assert.equal(fake.frames(world.guild.id).at(-1)?.channelId, stage.id, 'the end was played in the new channel');

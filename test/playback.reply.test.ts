@@ -15,6 +15,7 @@ import type { SynthesisRequest, SynthesisResult, SynthesizeOptions, TtsBackend }
 import { NarrationTrack } from '../src/services/playback/narrationTrack.js';
 import { followTrack, audioAttachment, type OutgoingMessage, type ReplyTarget } from '../src/services/playback/narrationReply.js';
 import { ThrottledSender } from '../src/services/playback/throttledSender.js';
+import { NarrationRecording, type RecordedAudio } from '../src/services/audio/narrationRecording.js';
 import { decodeTestWav, encodeTestWav } from './support/fakeVoice.js';
 
 const RATE = 24_000;
@@ -261,15 +262,27 @@ describe('the result after the token expired, when the channel cannot take it', 
 });
 
 describe('audioAttachment', () => {
-  const audio = { sampleRate: RATE, samples: new Float32Array(RATE * 2).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * i) / RATE)) };
+  const tone = { sampleRate: RATE, samples: new Float32Array(RATE * 2).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 220 * i) / RATE)) };
+  /** Two seconds recorded the way a track records them: in segments, as they arrive. */
+  const recorded = async (): Promise<RecordedAudio> => {
+    const recording = new NarrationRecording();
+    for (let at = 0; at < tone.samples.length; at += RATE / 2) recording.append({ sampleRate: RATE, samples: tone.samples.subarray(at, at + RATE / 2) });
+    return recording.finish();
+  };
 
-  test('WAV when it fits the upload limit', async () => {
+  test('WAV when it fits the upload limit', async (t) => {
+    const audio = await recorded();
+    t.after(() => audio.dispose());
     const file = await audioAttachment(audio, 1 << 20);
     assert.equal(file?.name, 'narration.wav');
     assert.equal(file?.data.length, 44 + RATE * 2 * 2);
+    const wav = decodeTestWav(file!.data);
+    assert.deepEqual([...wav.samples.subarray(RATE - 3, RATE + 3)].map((v) => Math.round(v * 1000)), [...tone.samples.subarray(RATE - 3, RATE + 3)].map((v) => Math.round(v * 1000)), 'segments joined seamlessly');
   });
 
-  test('Ogg Opus (Discord plays it inline) when the WAV is too large, and nothing when even that is', async () => {
+  test('Ogg Opus (Discord plays it inline) when the WAV is too large, and nothing when even that is', async (t) => {
+    const audio = await recorded();
+    t.after(() => audio.dispose());
     const file = await audioAttachment(audio, 50_000);
     assert.equal(file?.name, 'narration.ogg');
     assert.ok(file!.data.length <= 50_000);

@@ -4,10 +4,13 @@
  * time as it would for a channel). What is checked is what users notice: which narration plays, when synthesis
  * starts, what each requester is told, and that nothing is left behind when a session ends.
  */
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  AudioPlayerStatus,
   createAudioPlayer,
   NoSubscriberBehavior,
   VoiceConnectionDisconnectReason,
@@ -21,6 +24,8 @@ import { FairScheduler } from '../src/services/scheduler.js';
 import { Orchestrator } from '../src/services/orchestrator.js';
 import type { SynthesisRequest, SynthesisResult, SynthesizeOptions, TtsBackend } from '../src/services/tts/backend.js';
 import { NarrationTrack } from '../src/services/playback/narrationTrack.js';
+import { RECORDING_PREFIX } from '../src/services/audio/narrationRecording.js';
+import type { NarrationRequest } from '../src/services/orchestrator.js';
 import { PlaybackManager } from '../src/services/playback/playbackManager.js';
 import { GuildSession } from '../src/services/playback/guildSession.js';
 import { encodeTestWav } from './support/fakeVoice.js';
@@ -57,11 +62,16 @@ class ToneBackend implements TtsBackend {
 let guildCounter = 1000;
 const adapter: DiscordGatewayAdapterCreator = () => ({ sendPayload: () => true, destroy: () => undefined });
 
-function setup(options: { delayMs?: number; seconds?: number; maxQueue?: number; idleLeaveMs?: number; readyTimeoutMs?: number } = {}) {
+/** Every track the tests made: their recordings are disposed (as the reply would) and checked gone at the end. */
+const allTracks: NarrationTrack[] = [];
+
+function setup(
+  options: { delayMs?: number; seconds?: number; maxQueue?: number; idleLeaveMs?: number; emptyLeaveMs?: number; readyTimeoutMs?: number; slots?: number } = {},
+) {
   const backend = new ToneBackend(options.delayMs, options.seconds);
   const orchestrator = new Orchestrator({
     backend,
-    scheduler: new FairScheduler(4),
+    scheduler: new FairScheduler(options.slots ?? 4),
     voices: ['narrator'],
     defaultVoice: 'narrator',
     defaultSpeed: 1,
@@ -69,6 +79,7 @@ function setup(options: { delayMs?: number; seconds?: number; maxQueue?: number;
   });
   const manager = new PlaybackManager({
     idleLeaveMs: options.idleLeaveMs ?? 0,
+    emptyLeaveMs: options.emptyLeaveMs,
     maxQueue: options.maxQueue ?? 3,
     reconnectGraceMs: 50,
     readyTimeoutMs: options.readyTimeoutMs ?? 60_000,
@@ -76,14 +87,19 @@ function setup(options: { delayMs?: number; seconds?: number; maxQueue?: number;
     createPlayer: () => createAudioPlayer({ behaviors: { noSubscriber: NoSubscriberBehavior.Play, maxMissedFrames: Infinity } }),
   });
   const guildId = String(guildCounter++);
+  /** What each narration asked the engine for (prefetch options included). */
+  const requests: NarrationRequest[] = [];
+  const source = { narrate: (r: NarrationRequest) => (requests.push(r), orchestrator.narrate(r)) };
   const track = (text: string, requesterId = '1') => {
     const plan = orchestrator.plan({ text });
-    return new NarrationTrack(
+    const made = new NarrationTrack(
       { text, voice: plan.voice, speed: plan.speed, chunksTotal: plan.chunks.length, requesterId, requesterName: 'u' },
-      orchestrator,
+      source,
     );
+    allTracks.push(made);
+    return made;
   };
-  return { backend, orchestrator, manager, guildId, track };
+  return { backend, orchestrator, manager, guildId, track, requests };
 }
 
 /** A session whose player plays without a subscriber (the fake connection never becomes ready). */
@@ -96,6 +112,15 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): P
 }
 
 describe('GuildSession', () => {
+  after(async () => {
+    for (const t of allTracks) {
+      const outcome = t.outcome;
+      if (outcome && outcome.kind !== 'cancelled') await outcome.audio?.dispose();
+    }
+    const left = (await readdir(tmpdir())).filter((name) => name.startsWith(RECORDING_PREFIX));
+    assert.deepEqual(left, [], 'no recording left in the temp folder');
+  });
+
   test('plays narrations in order; the next synthesizes only once the current one plays and is synthesized', async () => {
     const { backend, manager, guildId, track } = setup({ seconds: 0.3 });
     const session = openSession(manager, guildId);
@@ -222,6 +247,78 @@ describe('GuildSession', () => {
     session.enqueue(a);
     assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'connect_failed', by: undefined });
     assert.equal(manager.size, 0);
+  });
+
+  test('the prefetched narration is synthesized at low priority, its deadlines from the current one’s end', async () => {
+    const { manager, guildId, track, requests } = setup({ seconds: 0.3 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha one is the first narration of this priority test.');
+    const b = track('Bravo two is prefetched while the first one is playing.');
+    session.enqueue(a);
+    session.enqueue(b);
+    await waitFor('b prefetched', () => b.synthesisStarted);
+    assert.equal(requests[0]!.lowPriority, undefined, 'the current narration is not low priority');
+    assert.equal(requests[1]!.lowPriority, true);
+    assert.ok(requests[1]!.playbackStartAt! > performance.now() - 1_000, 'deadlines counted from the expected end of Alpha');
+    await b.finished;
+    session.end('left');
+  });
+
+  test('the channel empties: playback and new jobs pause at once; a listener returns: it resumes and completes', async () => {
+    const { backend, manager, guildId, track } = setup({ delayMs: 40, seconds: 0.3, slots: 1 });
+    const session = openSession(manager, guildId);
+    const a = track(Array.from({ length: 6 }, (_, i) => `Sentence ${i + 1} of the paused narration goes on for a little while.`).join(' '));
+    session.enqueue(a);
+    await waitFor('a playing', () => a.snapshot().phase === 'playing');
+    session.setListenerCount(0);
+    assert.equal(session.player.state.status, AudioPlayerStatus.Paused, 'the player pauses at once');
+    assert.equal(a.snapshot().paused, true, 'the reply can say so');
+    const startedWhenEmptied = backend.started.length;
+    await sleep(400); // several chunks' worth of synthesis time
+    assert.ok(backend.started.length <= startedWhenEmptied + 1, 'at most a job already given its slot; no new one after it');
+    assert.equal(session.player.state.status, AudioPlayerStatus.Paused);
+    session.setListenerCount(2);
+    assert.equal(session.player.state.status, AudioPlayerStatus.Playing);
+    const outcome = await a.finished;
+    assert.equal(outcome.kind, 'completed');
+    assert.equal(backend.started.length, 6, 'every chunk once');
+    assert.equal(session.hasEnded, false);
+    session.end('left');
+  });
+
+  test('nobody comes back within emptyLeaveMs: every narration cancelled (jobs too), saying why, and the session ends', async () => {
+    const { backend, manager, guildId, track } = setup({ delayMs: 300, emptyLeaveMs: 100 });
+    const session = openSession(manager, guildId);
+    const a = track('Alpha is being synthesized when the last listener leaves.', '1');
+    const b = track('Bravo waits behind it when the last listener leaves.', '2');
+    session.enqueue(a);
+    session.enqueue(b);
+    await waitFor('a started', () => backend.started.length === 1);
+    session.setListenerCount(0);
+    assert.deepEqual(await a.finished, { kind: 'cancelled', reason: 'empty', by: undefined });
+    assert.deepEqual(await b.finished, { kind: 'cancelled', reason: 'empty', by: undefined });
+    await waitFor('the running job is cancelled', () => backend.aborted === 1);
+    assert.equal(session.hasEnded, true);
+    assert.equal(manager.get(guildId), undefined);
+    assert.equal(getVoiceConnection(guildId), undefined, 'left the channel');
+  });
+
+  test('a requester can stop their own narrations, current or queued, and nobody else’s', async () => {
+    const { manager, guildId, track } = setup({ delayMs: 300 });
+    const session = openSession(manager, guildId);
+    const mine = track('Mine is playing when I stop it from outside the channel.', '7');
+    const theirs = track('Theirs waits behind mine and must keep its place.', '8');
+    const mineToo = track('Mine too waits at the back of the queue for its turn.', '7');
+    session.enqueue(mine);
+    session.enqueue(theirs);
+    session.enqueue(mineToo);
+    assert.equal(session.stopRequester('7', '<@7>'), 2);
+    assert.deepEqual(await mine.finished, { kind: 'cancelled', reason: 'stopped', by: '<@7>' });
+    assert.deepEqual(await mineToo.finished, { kind: 'cancelled', reason: 'stopped', by: '<@7>' });
+    assert.equal(session.current, theirs, 'the other requester’s narration plays');
+    assert.equal(session.stopRequester('9'), 0);
+    assert.equal((await theirs.finished).kind, 'completed');
+    session.end('left');
   });
 
   test('join reuses the session of a guild and forgets it once ended', () => {

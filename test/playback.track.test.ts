@@ -15,7 +15,11 @@ import { Orchestrator } from '../src/services/orchestrator.js';
 import type { BackendEvent, SynthesisRequest, SynthesisResult, SynthesizeOptions, TtsBackend } from '../src/services/tts/backend.js';
 import { NarrationTrack, type TrackRequest } from '../src/services/playback/narrationTrack.js';
 import { PcmStream } from '../src/services/playback/pcmStream.js';
-import { encodeTestWav } from './support/fakeVoice.js';
+import { readdir, readFile } from 'node:fs/promises';
+import { pino } from 'pino';
+import { tmpdir } from 'node:os';
+import { RECORDING_PREFIX } from '../src/services/audio/narrationRecording.js';
+import { decodeTestWav, encodeTestWav } from './support/fakeVoice.js';
 import { pollUntil } from './support/wait.js';
 
 const RATE = 24_000;
@@ -115,7 +119,46 @@ async function waitFor(what: string, check: () => boolean, timeoutMs = 5_000): P
   await pollUntil(() => check() || undefined, timeoutMs, what, 5);
 }
 
+/** This process's narration recordings still in the temp folder (each must be removed, whatever the outcome). */
+async function leftoverRecordings(): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith(RECORDING_PREFIX));
+}
+
+/** Removal after a cancel runs in the background: wait (bounded) for it. */
+async function waitForNoRecordings(): Promise<void> {
+  let left = await leftoverRecordings();
+  for (let i = 0; i < 100 && left.length > 0; i++) {
+    await sleep(20);
+    left = await leftoverRecordings();
+  }
+  assert.deepEqual(left, [], 'temp files left behind');
+}
+
 describe('PcmStream', () => {
+  test('counts stalls: silence inserted because the next segment came after the audio before it had played', () => {
+    let now = 0;
+    const stream = new PcmStream(() => now);
+    const second = () => ({ sampleRate: RATE, samples: new Float32Array(RATE) });
+    stream.pushSegment(second());
+    stream.setPlaying(true);
+    now = 900;
+    stream.pushSegment(second()); // in time: 2 s queued after 0.9 s played
+    now = 2_020;
+    stream.pushSegment(second()); // 20 ms late: frame jitter, not a stall
+    assert.deepEqual(stream.stalls, { count: 0, seconds: 0 });
+    now = 3_520;
+    stream.pushSegment(second()); // 3 s of audio (+20 ms jitter) had lasted until 3.02 s: 0.5 s of silence
+    now = 3_600;
+    stream.setPlaying(false); // paused (nobody listening): time does not count
+    now = 60_000;
+    stream.setPlaying(true);
+    now = 60_100;
+    stream.pushSegment(second()); // 3.6 + 0.1 s played of 4 s (+0.52 s silence): in time
+    assert.equal(stream.stalls.count, 1);
+    assert.ok(Math.abs(stream.stalls.seconds - 0.5) < 1e-9, `${stream.stalls.seconds} s`);
+    stream.destroy();
+  });
+
   test('delivers segments as they come, converted to 48 kHz stereo s16le, and ends only when told', async () => {
     const stream = new PcmStream();
     const got: Buffer[] = [];
@@ -152,6 +195,35 @@ describe('PcmStream', () => {
 });
 
 describe('NarrationTrack', () => {
+  test('a late segment is counted as a stall, on the track and in the end-of-narration log', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const { backend, orchestrator } = setup(2);
+    const text = textOf(2);
+    const track = new NarrationTrack({ text, voice: 'narrator', speed: 1, chunksTotal: 2, requesterId: '1', requesterName: 'a' }, orchestrator, logger);
+    const resource = track.createAudioResource();
+    await backend.waitForJobs(2);
+    backend.jobs[0]!.release();
+    await once(resource.playStream, 'readable');
+    track.setPlaying(true); // the player consumes in real time from here
+    await sleep(600); // chunk 1 lasts 0.3 s: the listener hears at least 0.3 s of silence
+    backend.jobs[1]!.release();
+    await readUntilEnd(resource);
+    track.playbackStarted();
+    track.playbackEnded();
+    const outcome = await track.finished;
+    assert.equal(outcome.kind, 'completed');
+    if (outcome.kind !== 'completed') return;
+    assert.equal(outcome.stalls.count, 1);
+    assert.ok(outcome.stalls.seconds >= 0.25, `${outcome.stalls.seconds} s`);
+    assert.deepEqual(track.stalls, outcome.stalls);
+    const done = lines.find((l) => l['msg'] === 'narration finished');
+    assert.equal(done?.['stalls'], 1);
+    assert.ok(Number(done?.['stallSec']) >= 0.25);
+    await outcome.audio?.dispose();
+  });
+
+
   test('playback audio flows after the first chunk while the next is still synthesizing', async () => {
     const { backend, track } = setup(2);
     const resource = track.createAudioResource();
@@ -179,7 +251,13 @@ describe('NarrationTrack', () => {
     if (outcome.kind !== 'completed') return;
     assert.equal(outcome.summary.chunks, 2);
     assert.equal(outcome.played, true);
-    assert.ok(Math.abs(outcome.audio.samples.length / outcome.audio.sampleRate - packets * 0.02) < 0.1);
+    assert.ok(outcome.audio, 'the recording');
+    assert.ok(Math.abs(outcome.audio.durationSec - packets * 0.02) < 0.1);
+    const wav = decodeTestWav(await readFile(outcome.audio.wav.path));
+    assert.ok(Math.abs(wav.samples.length / wav.sampleRate - outcome.audio.durationSec) < 0.001, 'the WAV holds it all');
+    assert.ok(outcome.audio.ogg && outcome.audio.ogg.bytes > 0, 'and the Ogg Opus fallback');
+    await outcome.audio.dispose();
+    assert.deepEqual(await leftoverRecordings(), []);
   });
 
   test('a failure mid-way ends the stream after what was received and reports the rest', async () => {
@@ -203,7 +281,9 @@ describe('NarrationTrack', () => {
     assert.equal(outcome.chunksDone, 1);
     assert.equal(outcome.chunksTotal, 3);
     assert.equal((outcome.error as NarratorError).code, 'worker_error');
-    assert.ok(outcome.audio && Math.abs(outcome.audio.samples.length / outcome.audio.sampleRate - TONE_SECONDS) < 0.02);
+    assert.ok(outcome.audio && Math.abs(outcome.audio.durationSec - TONE_SECONDS) < 0.02);
+    await outcome.audio.dispose();
+    assert.deepEqual(await leftoverRecordings(), []);
   });
 
   test('a failure on the first chunk leaves nothing to play', async () => {
@@ -217,6 +297,7 @@ describe('NarrationTrack', () => {
     const outcome = await track.finished;
     assert.equal(outcome.kind, 'failed');
     assert.equal(outcome.kind === 'failed' && outcome.audio, undefined);
+    assert.deepEqual(await leftoverRecordings(), []);
   });
 
   test('cancel stops the worker jobs and finishes at once', async () => {
@@ -231,6 +312,7 @@ describe('NarrationTrack', () => {
     await waitFor('the playback stream closes', () => resource.playStream.destroyed);
     track.cancel('skipped');
     assert.equal(track.outcome?.kind === 'cancelled' && track.outcome.reason, 'stopped', 'the first reason stays');
+    await waitForNoRecordings();
   });
 
   test('a queued track costs nothing until it starts, and reports backend waits and progress', async () => {

@@ -1,4 +1,7 @@
-/** `/stop` — cancel the current narration (its GPU jobs too) and everything queued; the bot stays in the channel. */
+/**
+ * `/stop` — cancel the current narration (its GPU jobs too) and everything queued; the bot stays in the channel.
+ * From outside the bot's channel (without Move Members) it stops only the caller's own narrations.
+ */
 import type { ChatInputCommandInteraction } from 'discord.js';
 import { mayControl } from '../services/playback/voiceAccess.js';
 import { langOf, texts } from '../messages.js';
@@ -14,9 +17,11 @@ export const stop: Command = {
     if (!interaction.inCachedGuild()) return ephemeral(t.guildOnly());
     const session = ctx.playback.get(interaction.guildId);
     if (!session?.busy) return ephemeral(t.nothingPlaying());
-    if (!mayControl(interaction.member, session)) return ephemeral(t.notInBotChannel());
     // Each cancelled narration's own reply says who stopped it; this reply tells the channel.
-    const count = session.stop('stopped', `<@${interaction.user.id}>`);
+    const by = `<@${interaction.user.id}>`;
+    // The requester may always stop their own narrations, in the channel or not (e.g. after leaving it).
+    const count = mayControl(interaction.member, session) ? session.stop('stopped', by) : session.stopRequester(interaction.user.id, by);
+    if (count === 0) return ephemeral(t.notInBotChannel());
     await interaction.reply({ content: t.stopped({ count }), allowedMentions: { parse: [] } });
   },
 };

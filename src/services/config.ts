@@ -62,6 +62,7 @@ const schema = z
     DISCORD_GUILD_ID: z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional(),
     DISCORD_API_BASE_URL: url.default('https://discord.com/api'),
     VOICE_IDLE_LEAVE_SEC: int(0, 86_400).default(300),
+    VOICE_EMPTY_LEAVE_SEC: int(0, 86_400).default(60),
     MAX_QUEUE_PER_GUILD: int(1, 100).default(10),
   })
   .superRefine((c, ctx) => {
@@ -109,6 +110,8 @@ export interface Config {
     readonly apiBaseUrl: string;
     /** Leave the voice channel after this long with nothing to play (0 = stay). */
     readonly idleLeaveMs: number;
+    /** With nobody (but bots) in the voice channel: pause at once, leave after this long (0 = leave at once). */
+    readonly emptyLeaveMs: number;
     readonly maxQueuePerGuild: number;
   };
 }
@@ -160,6 +163,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       guildId: c.DISCORD_GUILD_ID,
       apiBaseUrl: c.DISCORD_API_BASE_URL,
       idleLeaveMs: c.VOICE_IDLE_LEAVE_SEC * 1000,
+      emptyLeaveMs: c.VOICE_EMPTY_LEAVE_SEC * 1000,
       maxQueuePerGuild: c.MAX_QUEUE_PER_GUILD,
     },
   };

@@ -46,6 +46,9 @@ export interface NarrationRequest {
   readonly onProgress?: (event: NarrationProgress) => void;
   /** Turns Discord mentions into names while cleaning the text. */
   readonly resolveMention?: (kind: 'user' | 'role' | 'channel', id: string) => string | undefined;
+  // engine helper implements (stand-in fields from interfaces.md; the engine helper's version replaces them)
+  readonly lowPriority?: boolean;
+  readonly playbackStartAt?: number;
 }
 
 export type NarrationProgress =
@@ -200,6 +203,30 @@ export class Narration {
     return this.controller.signal;
   }
 
+  // engine helper implements: thin stand-ins for interfaces.md (deadlines are not used; pause gates new jobs only).
+  private playbackStart: number | undefined;
+  private pauseGate: { promise: Promise<void>; open: () => void } | undefined;
+  setPlaybackStart(atMs: number): void {
+    this.playbackStart = atMs;
+  }
+  estimatedEndAt(): number {
+    const chars = this.plan.chunks.reduce((n, c) => n + c.text.length, 0);
+    return (this.playbackStart ?? this.request.playbackStartAt ?? this.startedAt) + (chars * 64) / this.plan.speed;
+  }
+  pauseSynthesis(): void {
+    if (this.pauseGate) return;
+    let open!: () => void;
+    const promise = new Promise<void>((resolve) => (open = resolve));
+    this.pauseGate = { promise, open };
+  }
+  resumeSynthesis(): void {
+    this.pauseGate?.open();
+    this.pauseGate = undefined;
+  }
+  private async whileNotPaused(signal: AbortSignal): Promise<void> {
+    while (this.pauseGate && !signal.aborted) await Promise.race([this.pauseGate.promise, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+  }
+
   /** Stops everything: queued chunks never start, running jobs are cancelled on the worker. */
   cancel(reason: unknown = new NarratorError('aborted', 'aborted', 'Narration was cancelled.')): void {
     if (!this.controller.signal.aborted) this.controller.abort(reason);
@@ -263,6 +290,7 @@ export class Narration {
     let retries = 0;
     const produce = (s: AbortSignal) =>
       scheduler.run(this.id, async (slotSignal) => {
+        if (this.pauseGate) await this.whileNotPaused(AbortSignal.any([s, slotSignal])); // engine helper implements
         const r = await this.track(backend.synthesize(request, { signal: AbortSignal.any([s, slotSignal]), onEvent }));
         retries = r.retries;
         return r.wav;

@@ -27,8 +27,11 @@ const GRANULE_RATE = 48_000;
 const FRAME_MS = 20;
 /** Packets per audio page: 50 × 20 ms = 1 s, what opusenc aims for (seek granularity vs. overhead). */
 const PACKETS_PER_PAGE = 50;
-/** Encode this many frames between two yields to the event loop, so voice playback elsewhere keeps its 20 ms beat. */
-const FRAMES_PER_SLICE = 100;
+/**
+ * Encode this many frames between two yields to the event loop, so voice playback elsewhere keeps its 20 ms beat:
+ * opusscript (WASM, when the native module is missing) takes ~0.3–0.6 ms a frame, so 10 frames block ≤ ~6 ms.
+ */
+const FRAMES_PER_SLICE = 10;
 /** An Ogg page's segment table has at most 255 entries. */
 const MAX_SEGMENTS = 255;
 
@@ -77,60 +80,139 @@ export async function encodeOggOpusPcm(
   channels: 1 | 2,
   options: OggOpusOptions = {},
 ): Promise<Uint8Array> {
-  if (!OPUS_RATES.includes(sampleRate)) {
-    throw new NarratorError('permanent', 'bad_audio', `Opus cannot encode ${sampleRate} Hz audio (use ${OPUS_RATES.join(', ')}).`);
-  }
   if (pcm.length % channels !== 0) throw new NarratorError('permanent', 'bad_audio', 'PCM length is not a whole number of frames.');
-  const frames = pcm.length / channels;
-  const frameSize = (sampleRate * FRAME_MS) / 1000;
-  const scale = GRANULE_RATE / sampleRate; // 48 kHz samples per input sample (an integer for every Opus rate)
-  // The encoder delays its output by its look-ahead: feed that much silence after the audio so nothing is lost.
-  const lookahead = PRE_SKIP / scale;
-  const packetCount = Math.max(1, Math.ceil((frames + lookahead) / frameSize));
-  const bitrate = options.bitrate ?? (channels === 1 ? 32_000 : 64_000);
-  const serial = options.serial ?? randomInt(0, 0x1_0000_0000);
-
-  const encoder = await loadOpusEncoder(sampleRate, channels, bitrate);
-  const writer = new OggPageWriter(serial);
-  writer.writePage([opusHead(channels, sampleRate)], 0, FLAG_BOS);
-  writer.writePage([opusTags()], 0, 0);
+  const stream = await OggOpusStream.create(sampleRate, channels, options);
   try {
-    let page: Buffer[] = [];
-    let pageSegments = 0;
-    const frameBytes = frameSize * channels * 2;
-    for (let p = 0; p < packetCount; p++) {
-      const frame = Buffer.alloc(frameBytes); // zero-filled: the padding after the audio is silence
-      const start = p * frameSize * channels;
-      const end = Math.min(pcm.length, start + frameSize * channels);
-      if (start < end) {
-        const part = pcm.subarray(start, end);
-        Buffer.from(part.buffer, part.byteOffset, part.byteLength).copy(frame);
-      }
-      const packet = encoder.encode(toLittleEndian(frame), frameSize);
-      const segments = Math.floor(packet.length / 255) + 1;
-      if (page.length > 0 && pageSegments + segments > MAX_SEGMENTS) {
-        // Granule of a page: 48 kHz samples decodable from all packets that end on it.
-        writer.writePage(page, p * frameSize * scale, 0);
-        page = [];
-        pageSegments = 0;
-      }
-      page.push(packet);
-      pageSegments += segments;
-      const last = p === packetCount - 1;
-      if (last) {
-        // The last page's granule says where the real audio ends, so the final frame's padding is not played.
-        writer.writePage(page, PRE_SKIP + frames * scale, FLAG_EOS);
-      } else if (page.length === PACKETS_PER_PAGE) {
-        writer.writePage(page, (p + 1) * frameSize * scale, 0);
-        page = [];
-        pageSegments = 0;
-      }
-      if ((p + 1) % FRAMES_PER_SLICE === 0) await yieldToEventLoop();
-    }
+    const pages = [stream.header(), ...(await stream.push(pcm)), await stream.finish()];
+    return new Uint8Array(Buffer.concat(pages));
   } finally {
-    encoder.release();
+    stream.release();
   }
-  return writer.toBytes();
+}
+
+/**
+ * An Ogg Opus file produced piece by piece, for audio that arrives over time (a narration's segments): `header()`
+ * once, then `push()` PCM as it comes — each call returns the finished pages, to be appended to a file — and
+ * `finish()` for the last page. Only the packets of the page being filled (≤ 1 s) and a partial 20 ms frame are
+ * held, so memory stays flat however long the audio; encoding yields to the event loop every FRAMES_PER_SLICE
+ * frames. `release()` frees the encoder (always call it, also after a failure).
+ */
+export class OggOpusStream {
+  private readonly writer: OggPageWriter;
+  private readonly frameSize: number;
+  /** 48 kHz samples per input sample (an integer for every Opus rate). */
+  private readonly scale: number;
+  /** Samples (all channels) waiting for a whole frame. */
+  private rest: Int16Array;
+  private restLength = 0;
+  private page: Buffer[] = [];
+  private pageSegments = 0;
+  private packets = 0;
+  /** Frames (per channel) received so far. */
+  private frames = 0;
+  private sinceYield = 0;
+  private finished = false;
+
+  private constructor(
+    private readonly encoder: OpusFrameEncoder,
+    readonly sampleRate: number,
+    readonly channels: 1 | 2,
+    serial: number,
+  ) {
+    this.writer = new OggPageWriter(serial);
+    this.frameSize = (sampleRate * FRAME_MS) / 1000;
+    this.scale = GRANULE_RATE / sampleRate;
+    this.rest = new Int16Array(this.frameSize * channels);
+  }
+
+  static async create(sampleRate: number, channels: 1 | 2, options: OggOpusOptions = {}): Promise<OggOpusStream> {
+    if (!OPUS_RATES.includes(sampleRate)) {
+      throw new NarratorError('permanent', 'bad_audio', `Opus cannot encode ${sampleRate} Hz audio (use ${OPUS_RATES.join(', ')}).`);
+    }
+    const bitrate = options.bitrate ?? (channels === 1 ? 32_000 : 64_000);
+    const encoder = await loadOpusEncoder(sampleRate, channels, bitrate);
+    return new OggOpusStream(encoder, sampleRate, channels, options.serial ?? randomInt(0, 0x1_0000_0000));
+  }
+
+  /** The two header pages (OpusHead, OpusTags): the start of the file. */
+  header(): Buffer {
+    return Buffer.concat([
+      this.writer.page([opusHead(this.channels, this.sampleRate)], 0, FLAG_BOS),
+      this.writer.page([opusTags()], 0, 0),
+    ]);
+  }
+
+  /** Encodes whole 20 ms frames of `pcm` (interleaved); returns the pages completed meanwhile. */
+  async push(pcm: Int16Array): Promise<Buffer[]> {
+    if (this.finished) throw new Error('OggOpusStream: push after finish');
+    if (pcm.length % this.channels !== 0) throw new NarratorError('permanent', 'bad_audio', 'PCM length is not a whole number of frames.');
+    this.frames += pcm.length / this.channels;
+    const pages: Buffer[] = [];
+    let at = 0;
+    while (at < pcm.length) {
+      const take = Math.min(this.rest.length - this.restLength, pcm.length - at);
+      this.rest.set(pcm.subarray(at, at + take), this.restLength);
+      this.restLength += take;
+      at += take;
+      if (this.restLength === this.rest.length) {
+        this.encodeFrame(pages, false);
+        if (++this.sinceYield >= FRAMES_PER_SLICE) {
+          this.sinceYield = 0;
+          await yieldToEventLoop();
+        }
+      }
+    }
+    return pages;
+  }
+
+  /**
+   * Pads with the encoder's look-ahead in silence (so nothing is lost) and returns the last page, flagged
+   * end-of-stream, whose granule says exactly where the audio ends.
+   */
+  async finish(): Promise<Buffer> {
+    if (this.finished) throw new Error('OggOpusStream: finish called twice');
+    const pages: Buffer[] = [];
+    const lookahead = PRE_SKIP / this.scale;
+    const total = Math.max(1, Math.ceil((this.frames + lookahead) / this.frameSize));
+    while (this.packets < total) {
+      // Zero-filled: the padding after the audio is silence.
+      this.rest.fill(0, this.restLength);
+      this.restLength = this.rest.length;
+      this.encodeFrame(pages, this.packets === total - 1);
+    }
+    this.finished = true;
+    return Buffer.concat(pages);
+  }
+
+  release(): void {
+    this.encoder.release();
+  }
+
+  private encodeFrame(pages: Buffer[], last: boolean): void {
+    const pcm = this.rest;
+    const frame = Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    const packet = this.encoder.encode(toLittleEndian(Buffer.from(frame)), this.frameSize);
+    this.restLength = 0;
+    const segments = Math.floor(packet.length / 255) + 1;
+    if (this.page.length > 0 && this.pageSegments + segments > MAX_SEGMENTS) {
+      // Granule of a page: 48 kHz samples decodable from all packets that end on it.
+      pages.push(this.writer.page(this.page, this.packets * this.frameSize * this.scale, 0));
+      this.page = [];
+      this.pageSegments = 0;
+    }
+    this.page.push(packet);
+    this.pageSegments += segments;
+    this.packets++;
+    if (last) {
+      // The last page's granule says where the real audio ends, so the final frame's padding is not played.
+      pages.push(this.writer.page(this.page, PRE_SKIP + this.frames * this.scale, FLAG_EOS));
+      this.page = [];
+    } else if (this.page.length === PACKETS_PER_PAGE) {
+      pages.push(this.writer.page(this.page, this.packets * this.frameSize * this.scale, 0));
+      this.page = [];
+      this.pageSegments = 0;
+    }
+  }
 }
 
 // Header-type flags. "Continued packet" (0x01) is never needed: a page is closed before a packet would not fit
@@ -138,14 +220,13 @@ export async function encodeOggOpusPcm(
 const FLAG_BOS = 0x02;
 const FLAG_EOS = 0x04;
 
-/** Collects Ogg pages for one logical bitstream. */
+/** Makes the Ogg pages of one logical bitstream (sequence numbers, lacing, CRC). */
 class OggPageWriter {
-  private readonly pages: Buffer[] = [];
   private sequence = 0;
 
   constructor(private readonly serial: number) {}
 
-  writePage(packets: readonly Buffer[], granule: number, flags: number): void {
+  page(packets: readonly Buffer[], granule: number, flags: number): Buffer {
     const lacing: number[] = [];
     for (const packet of packets) {
       // Lacing: a packet of length L is floor(L/255) segments of 255 then one of L % 255 (0 ends a 255-multiple).
@@ -170,11 +251,7 @@ class OggPageWriter {
     Buffer.from(lacing).copy(page, 27);
     body.copy(page, 27 + lacing.length);
     page.writeUInt32LE(oggCrc32(page), 22);
-    this.pages.push(page);
-  }
-
-  toBytes(): Uint8Array {
-    return new Uint8Array(Buffer.concat(this.pages));
+    return page;
   }
 }
 

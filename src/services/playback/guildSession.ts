@@ -5,14 +5,20 @@
  *
  * When synthesis starts (the GPU is billed per second, and users want it fast): the current narration synthesizes
  * as soon as it becomes current; the NEXT one in the queue starts only once the current one is playing and has
- * finished synthesizing. It then has the whole remaining playing time to get ready — usually enough for its first
+ * finished synthesizing — at low priority (it must never make the endpoint start workers on its own), its
+ * deadlines counted from the current one's expected end. It then has the whole remaining playing time to get ready — usually enough for its first
  * segment, so the gap between two narrations is short — while it never competes with the current one for workers
  * (the fair scheduler would otherwise split the slots between them and could stall the one being heard). Nothing
  * further back in the queue costs anything: a `/stop` or `/leave` wastes at most one prefetched narration.
  *
+ * Audio for nobody costs GPU money and plays to an empty room: the owner reports how many members (bots excluded)
+ * are in the bot's channel (`setListenerCount`). When it drops to 0 the player pauses at once and no track starts
+ * a new job; if nobody comes back within `emptyLeaveMs` the session ends ('empty'), else everything resumes where
+ * it paused.
+ *
  * The session ends (voice connection destroyed, every track cancelled with a reason the users are told, `onEnd`
- * called so the owner forgets it) on `/leave`, on shutdown, after `idleLeaveMs` with nothing to play, or when the
- * connection is lost for good.
+ * called so the owner forgets it) on `/leave`, on shutdown, after `idleLeaveMs` with nothing to play, after
+ * `emptyLeaveMs` with nobody listening, or when the connection is lost for good.
  */
 import {
   AudioPlayerStatus,
@@ -37,6 +43,8 @@ export interface GuildSessionOptions {
   readonly connection: VoiceConnection;
   /** Leave after this long with nothing playing or queued (0 = stay). */
   readonly idleLeaveMs: number;
+  /** Leave after this long with nobody (but bots) in the channel; paused meanwhile (0 = leave at once). */
+  readonly emptyLeaveMs?: number;
   /** Narrations that may wait behind the current one. */
   readonly maxQueue: number;
   readonly logger?: Logger;
@@ -66,6 +74,9 @@ export class GuildSession {
   private currentTrack: NarrationTrack | undefined;
   private readonly queue: NarrationTrack[] = [];
   private idleTimer: NodeJS.Timeout | undefined;
+  private emptyTimer: NodeJS.Timeout | undefined;
+  /** Nobody is listening: playback and synthesis are paused. */
+  private empty = false;
   private readyLock = false;
   private wasReady = false;
   private ended = false;
@@ -120,6 +131,63 @@ export class GuildSession {
     return this.ended;
   }
 
+  /** Paused because nobody is in the channel. */
+  get isPausedForEmpty(): boolean {
+    return this.empty;
+  }
+
+  /**
+   * How many members (bots excluded) are in the bot's voice channel now. 0 pauses playback and synthesis and
+   * starts the `emptyLeaveMs` countdown; anything else cancels it and resumes where it paused. Idempotent.
+   */
+  setListenerCount(count: number): void {
+    if (this.ended) return;
+    const empty = count === 0;
+    if (empty === this.empty) return;
+    this.empty = empty;
+    if (empty) {
+      this.log.info({ emptyLeaveMs: this.options.emptyLeaveMs ?? 60_000 }, 'voice channel empty: pausing');
+      // Silence padding (5 frames = 100 ms) ends the Opus stream cleanly; nothing is sent after it.
+      this.player.pause(true);
+      for (const track of this.tracks()) track.pause();
+      const ms = this.options.emptyLeaveMs ?? 60_000;
+      if (ms <= 0) {
+        this.end('empty');
+        return;
+      }
+      this.emptyTimer = setTimeout(() => {
+        this.emptyTimer = undefined;
+        if (this.empty) this.end('empty');
+      }, ms);
+      this.emptyTimer.unref();
+    } else {
+      this.log.info('a listener is back: resuming');
+      clearTimeout(this.emptyTimer);
+      this.emptyTimer = undefined;
+      for (const track of this.tracks()) track.resume();
+      this.player.unpause();
+    }
+  }
+
+  /**
+   * Cancels this member's own narrations (current and queued), wherever the member is: the requester may always
+   * stop what they asked for. Returns how many.
+   */
+  stopRequester(userId: string, by?: string): number {
+    const mine = this.queue.filter((t) => t.request.requesterId === userId);
+    for (const track of mine) {
+      this.queue.splice(this.queue.indexOf(track), 1);
+      track.cancel('stopped', by);
+    }
+    this.updatePositions();
+    let count = mine.length;
+    if (this.currentTrack?.request.requesterId === userId) {
+      this.skip(by, 'stopped');
+      count++;
+    }
+    if (!this.busy) this.armIdleTimer();
+    return count;
+  }
   /**
    * Adds a narration. Returns 0 when it plays at once, else its place in the queue (1 = next).
    * Throws NarratorError('user','queue_full') when `maxQueue` narrations are already waiting.
@@ -137,10 +205,10 @@ export class GuildSession {
   }
 
   /** Cancels the current narration (synthesis and playback) and moves on. Returns it, or undefined if none. */
-  skip(by?: string): NarrationTrack | undefined {
+  skip(by?: string, reason: CancelReason = 'skipped'): NarrationTrack | undefined {
     const track = this.currentTrack;
     if (!track) return undefined;
-    track.cancel('skipped', by);
+    track.cancel(reason, by);
     // Force: the cancelled stream must not even play its silence padding.
     this.player.stop(true);
     if (this.currentTrack === track) {
@@ -169,6 +237,8 @@ export class GuildSession {
     this.ended = true;
     this.log.info({ reason }, 'voice session ending');
     this.disarmIdleTimer();
+    clearTimeout(this.emptyTimer);
+    this.emptyTimer = undefined;
     this.lifetime.abort();
     this.stop(reason, by);
     if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();
@@ -185,6 +255,9 @@ export class GuildSession {
     }
     this.disarmIdleTimer();
     this.currentTrack = next;
+    // A prefetched narration's deadlines counted from the previous one's expected end: it is needed now.
+    if (next.synthesisStarted) next.setPlaybackStart(performance.now());
+    if (this.empty) next.pause();
     next.startSynthesis();
     if (!next.hasAudioToPlay) {
       // A prefetched narration that failed before producing any audio: report it, take the next.
@@ -209,10 +282,17 @@ export class GuildSession {
     const current = this.currentTrack;
     const next = this.queue[0];
     if (!current || !next || next.synthesisStarted) return;
-    if (current.synthesisSettled && current.snapshot().phase === 'playing') next.startSynthesis();
+    if (current.synthesisSettled && current.snapshot().phase === 'playing') {
+      if (this.empty) next.pause();
+      next.startSynthesis({ lowPriority: true, playbackStartAt: current.estimatedEndAt() });
+    }
   }
 
   private onPlayerState(old: AudioPlayerState, state: AudioPlayerState): void {
+    // The stall clock of a track runs only while the player really consumes its audio.
+    const playing = state.status === AudioPlayerStatus.Playing;
+    if (old.status !== AudioPlayerStatus.Idle && old.resource.metadata instanceof NarrationTrack) old.resource.metadata.setPlaying(false);
+    if (state.status !== AudioPlayerStatus.Idle && state.resource.metadata instanceof NarrationTrack) state.resource.metadata.setPlaying(playing);
     if (state.status === AudioPlayerStatus.Idle && old.status !== AudioPlayerStatus.Idle) {
       // The resource ended (or was stopped): that narration's playback is over; play the next one.
       const track = old.resource.metadata;
@@ -225,6 +305,10 @@ export class GuildSession {
       const track = state.resource.metadata;
       if (track instanceof NarrationTrack) track.playbackStarted();
       this.maybePrefetch();
+    }
+    if (playing && this.empty) {
+      // Nobody listens (it started, or came back from an auto-pause, while the channel was empty): hold it.
+      this.player.pause(true);
     }
   }
 
@@ -283,6 +367,10 @@ export class GuildSession {
 
   private waitSignal(ms: number): AbortSignal {
     return AbortSignal.any([AbortSignal.timeout(ms), this.lifetime.signal]);
+  }
+
+  private tracks(): NarrationTrack[] {
+    return [...(this.currentTrack ? [this.currentTrack] : []), ...this.queue];
   }
 
   private updatePositions(): void {

@@ -12,9 +12,8 @@
  */
 import { AttachmentBuilder, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
 import type { Logger } from 'pino';
-import { encodeWav } from '../audio/wav.js';
-import { encodeOggOpus } from '../audio/oggOpus.js';
-import type { MonoAudio } from '../audio/types.js';
+import { readFile } from 'node:fs/promises';
+import type { RecordedAudio } from '../audio/narrationRecording.js';
 import { NarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { composeMessage, errorText, formatDuration, renderStatus, texts, type ErrorContext, type Lang } from '../../messages.js';
@@ -163,10 +162,10 @@ export async function finalMessage(
 ): Promise<FinalMessage> {
   const t = texts(options.lang);
   let status: string;
-  let audio: MonoAudio | undefined;
+  let audio: RecordedAudio | undefined;
   switch (outcome.kind) {
     case 'completed': {
-      const duration = formatDuration(outcome.audio.samples.length / outcome.audio.sampleRate);
+      const duration = formatDuration(outcome.audio?.durationSec ?? outcome.summary.durationSec);
       status = outcome.played
         ? t.done({ duration, voice: track.request.voice, speed: track.request.speed })
         : t.doneNoVoice({ duration });
@@ -186,9 +185,13 @@ export async function finalMessage(
       break;
   }
   let files: OutgoingFile[] | undefined;
-  if (audio && audio.samples.length > 0) {
-    // An encoder failure (e.g. no Opus library installed) must not keep the final message from being sent.
-    const file = await audioAttachment(audio, options.attachmentSizeLimit).catch(() => null);
+  if (outcome.kind === 'completed' && !audio) status += `\n${t.attachmentFailed()}`; // the recording failed
+  if (audio) {
+    // A read failure must not keep the final message from being sent. The recording's files go either way.
+    const recorded = audio;
+    const file = await audioAttachment(recorded, options.attachmentSizeLimit)
+      .catch(() => null)
+      .finally(() => recorded.dispose());
     if (file) {
       files = [file];
       if (file.name.endsWith('.ogg')) status += `\n${t.attachmentCompressed()}`;
@@ -201,15 +204,16 @@ export async function finalMessage(
 
 /**
  * WAV (16-bit, the engine's rate — plays everywhere, lossless) when it fits the upload limit; otherwise Ogg Opus,
- * which Discord plays inline at a tenth of the size; undefined when even that is too large.
+ * which Discord plays inline at a tenth of the size; undefined when even that is too large (or not available).
+ * Both were written while the narration played (NarrationRecording): this only reads the one that fits.
  */
-export async function audioAttachment(audio: MonoAudio, limitBytes: number): Promise<OutgoingFile | undefined> {
-  const wavBytes = 44 + audio.samples.length * 2;
-  if (wavBytes <= limitBytes) {
-    return { name: 'narration.wav', data: Buffer.from(encodeWav(audio)), description: 'Narration (WAV)' };
+export async function audioAttachment(audio: RecordedAudio, limitBytes: number): Promise<OutgoingFile | undefined> {
+  if (audio.wav.bytes <= limitBytes) {
+    return { name: 'narration.wav', data: await readFile(audio.wav.path), description: 'Narration (WAV)' };
   }
-  const ogg = await encodeOggOpus(audio);
-  if (ogg.length <= limitBytes) return { name: 'narration.ogg', data: Buffer.from(ogg), description: 'Narration (Ogg Opus)' };
+  if (audio.ogg && audio.ogg.bytes <= limitBytes) {
+    return { name: 'narration.ogg', data: await readFile(audio.ogg.path), description: 'Narration (Ogg Opus)' };
+  }
   return undefined;
 }
 

@@ -9,6 +9,14 @@
  * first segment while later ones are still synthesizing. A failure mid-way ends the stream after what was received:
  * that much still plays, and the outcome reports the rest.
  *
+ * The audio for the attachment is not kept in memory: each segment is written to a NarrationRecording (WAV and
+ * Ogg Opus temp files) as it arrives, so finishing costs no long synchronous step. The outcome hands the recording
+ * over; whoever reads the outcome disposes it (narrationReply does, once the attachment is read). A cancelled or
+ * failed-before-any-audio track disposes its own.
+ *
+ * While the voice channel is empty the session pauses the track (`pause`/`resume`): no new synthesis job starts,
+ * and its stall clock stops with the player.
+ *
  * A track is finished when both its synthesis and its playback are over (or when it is cancelled); `finished`
  * then resolves once with the outcome. Listeners: 'change' on every visible change (for the progress reply),
  * 'synthesized' when synthesis has settled (for the queue's prefetch rule), 'finished' with the outcome.
@@ -17,12 +25,12 @@ import { EventEmitter } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import { createAudioResource, StreamType, type AudioResource } from '@discordjs/voice';
 import type { Logger } from 'pino';
-import type { MonoAudio } from '../audio/types.js';
+import { NarrationRecording, type RecordedAudio } from '../audio/narrationRecording.js';
 import { isNarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { NarrationProgress, NarrationRequest, NarrationSummary, Segment } from '../orchestrator.js';
 import type { CancelReason } from '../../messages.js';
-import { PcmStream } from './pcmStream.js';
+import { PcmStream, type StallStats } from './pcmStream.js';
 
 /** What a track needs from the engine: the Orchestrator satisfies it (tests may pass their own). */
 export interface NarrationSource {
@@ -32,6 +40,19 @@ export interface NarrationSource {
 export interface NarrationHandle {
   segments(): AsyncGenerator<Segment, NarrationSummary, undefined>;
   cancel(reason?: unknown): void;
+  /** Re-bases the chunks' deadlines on when playback really starts (performance.now() time). */
+  setPlaybackStart?(atMs: number): void;
+  /** When this narration's audio is expected to end (performance.now() time). */
+  estimatedEndAt?(): number;
+  /** No queued chunk starts a job until resumed (jobs already running finish). */
+  pauseSynthesis?(): void;
+  resumeSynthesis?(): void;
+}
+
+/** How synthesis starts: a prefetch runs at low priority, with deadlines counted from the current one's end. */
+export interface StartOptions {
+  readonly lowPriority?: boolean;
+  readonly playbackStartAt?: number;
 }
 
 export interface TrackRequest {
@@ -49,13 +70,22 @@ export interface TrackRequest {
 export type TrackPhase = 'queued' | 'synthesizing' | 'playing' | 'finished';
 
 export type TrackOutcome =
-  /** Everything was synthesized; `played` tells whether it reached the voice channel. */
-  | { readonly kind: 'completed'; readonly audio: MonoAudio; readonly summary: NarrationSummary; readonly played: boolean }
+  /**
+   * Everything was synthesized; `played` tells whether it reached the voice channel. `audio` is the recording
+   * (missing only if it could not be written); the reader of the outcome disposes it.
+   */
+  | {
+      readonly kind: 'completed';
+      readonly audio?: RecordedAudio;
+      readonly summary: NarrationSummary;
+      readonly played: boolean;
+      readonly stalls: StallStats;
+    }
   /** Synthesis failed after `chunksDone` of `chunksTotal` segments; `audio` holds those (if any). */
   | {
       readonly kind: 'failed';
       readonly error: unknown;
-      readonly audio?: MonoAudio;
+      readonly audio?: RecordedAudio;
       readonly chunksDone: number;
       readonly chunksTotal: number;
       readonly played: boolean;
@@ -76,6 +106,8 @@ export interface TrackSnapshot {
   readonly waiting?: 'cold_start' | 'no_workers' | 'queue';
   readonly retrying?: string;
   readonly failedMidway?: unknown;
+  /** Paused because nobody is left in the voice channel. */
+  readonly paused?: boolean;
 }
 
 interface TrackEvents {
@@ -93,13 +125,14 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   private stream: PcmStream | undefined;
   private chunksReady = 0;
   private segmentsReceived = 0;
-  private readonly collected: Float32Array[] = [];
-  private sampleRate = 0;
+  private recording: NarrationRecording | undefined;
+  private paused = false;
   private waiting: TrackSnapshot['waiting'];
   private retrying: string | undefined;
   private queuePosition: number | undefined;
   private synthesis: { ok: true; summary: NarrationSummary } | { ok: false; error: unknown } | undefined;
   private playbackOver = false;
+  private finalizing = false;
   private played = false;
   private outcomeValue: TrackOutcome | undefined;
 
@@ -148,6 +181,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
       waiting: this.waiting,
       retrying: this.retrying,
       failedMidway: this.synthesis && !this.synthesis.ok && this.segmentsReceived > 0 ? this.synthesis.error : undefined,
+      paused: this.paused || undefined,
     };
   }
 
@@ -158,10 +192,46 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     if (this.phase === 'queued') this.emit('change');
   }
 
-  /** Starts synthesizing (idempotent). Segments are collected for the attachment and queued for playback. */
-  startSynthesis(): void {
+  /** Stalls so far (silence inserted because the next segment was not ready). */
+  get stalls(): StallStats {
+    return this.stream?.stalls ?? { count: 0, seconds: 0 };
+  }
+
+  /** When this narration's audio is expected to end (performance.now() time); now if not started. */
+  estimatedEndAt(): number {
+    return this.narration?.estimatedEndAt?.() ?? performance.now();
+  }
+
+  /** It became the current narration (a prefetched one): its deadlines now count from now. */
+  setPlaybackStart(atMs: number): void {
+    this.narration?.setPlaybackStart?.(atMs);
+  }
+
+  /** Nobody is listening: no new synthesis job starts until `resume()` (the session pauses the player). */
+  pause(): void {
+    if (this.paused || this.outcomeValue) return;
+    this.paused = true;
+    this.narration?.pauseSynthesis?.();
+    this.emit('change');
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.narration?.resumeSynthesis?.();
+    if (!this.outcomeValue) this.emit('change');
+  }
+
+  /** The player is (not) consuming this track's audio in real time: drives the stall accounting. */
+  setPlaying(playing: boolean): void {
+    this.stream?.setPlaying(playing);
+  }
+
+  /** Starts synthesizing (idempotent). Segments are recorded for the attachment and queued for playback. */
+  startSynthesis(options: StartOptions = {}): void {
     if (this.narration || this.outcomeValue) return;
     this.stream = new PcmStream();
+    this.recording = new NarrationRecording();
     // A destroyed stream (cancel, player error) must not surface as an unhandled 'error'.
     this.stream.on('error', (err) => this.log.debug({ track: this.id, err: String(err) }, 'pcm stream error'));
     try {
@@ -172,7 +242,10 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         maxTextChars: this.request.maxTextChars,
         resolveMention: this.request.resolveMention,
         onProgress: (event) => this.onProgress(event),
+        lowPriority: options.lowPriority,
+        playbackStartAt: options.playbackStartAt,
       });
+      if (this.paused) this.narration.pauseSynthesis?.();
     } catch (err) {
       // plan() already passed when the track was made, so this is unexpected; report it like any failure.
       this.narration = { segments: emptySegments, cancel: () => undefined };
@@ -197,6 +270,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   /** The player started sending this track's audio. */
   playbackStarted(): void {
     if (this.outcomeValue || this.segmentsReceived === 0) return;
+    if (!this.played) this.narration?.setPlaybackStart?.(performance.now());
     this.played = true;
     if (this.phase !== 'playing') {
       this.phase = 'playing';
@@ -216,6 +290,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     if (this.outcomeValue) return;
     this.narration?.cancel();
     this.stream?.destroy();
+    void this.recording?.dispose();
     this.finish({ kind: 'cancelled', reason, by });
   }
 
@@ -247,8 +322,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
           return;
         }
         const { audio } = next.value;
-        this.sampleRate ||= audio.sampleRate;
-        this.collected.push(audio.samples);
+        this.recording?.append(audio);
         this.segmentsReceived++;
         this.stream?.pushSegment(audio);
         if (this.segmentsReceived === 1) this.emit('change');
@@ -274,15 +348,40 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   }
 
   private maybeFinish(): void {
-    if (this.outcomeValue || !this.synthesis || !this.playbackOver) return;
-    const audio = this.joinedAudio();
-    if (this.synthesis.ok) {
-      this.finish({ kind: 'completed', audio, summary: this.synthesis.summary, played: this.played });
+    if (this.outcomeValue || this.finalizing || !this.synthesis || !this.playbackOver) return;
+    this.finalizing = true;
+    void this.finalize(this.synthesis);
+  }
+
+  /** Completes the recording (queued writes, header patch: no long synchronous step), then reports the outcome. */
+  private async finalize(synthesis: NonNullable<NarrationTrack['synthesis']>): Promise<void> {
+    const recording = this.recording!;
+    let audio: RecordedAudio | undefined;
+    if (this.segmentsReceived > 0) {
+      audio = await recording.finish().catch((err: unknown) => {
+        this.log.warn({ track: this.id, err: String(err) }, 'could not write the narration audio');
+        return undefined;
+      });
+    } else {
+      await recording.dispose();
+    }
+    if (this.outcomeValue) {
+      // Cancelled while the files were being completed: nobody will read them.
+      await audio?.dispose();
+      return;
+    }
+    const stalls = this.stalls;
+    this.log.info(
+      { track: this.id, ok: synthesis.ok, segments: this.segmentsReceived, durationSec: audio?.durationSec, stalls: stalls.count, stallSec: Number(stalls.seconds.toFixed(3)) },
+      'narration finished',
+    );
+    if (synthesis.ok) {
+      this.finish({ kind: 'completed', audio, summary: synthesis.summary, played: this.played, stalls });
     } else {
       this.finish({
         kind: 'failed',
-        error: this.synthesis.error,
-        audio: this.segmentsReceived > 0 ? audio : undefined,
+        error: synthesis.error,
+        audio,
         chunksDone: this.segmentsReceived,
         chunksTotal: this.request.chunksTotal,
         played: this.played,
@@ -295,18 +394,6 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     this.phase = 'finished';
     this.resolveFinished(outcome);
     this.emit('finished', outcome);
-  }
-
-  private joinedAudio(): MonoAudio {
-    const length = this.collected.reduce((n, part) => n + part.length, 0);
-    const samples = new Float32Array(length);
-    let offset = 0;
-    for (const part of this.collected) {
-      samples.set(part, offset);
-      offset += part.length;
-    }
-    this.collected.length = 0; // the outcome owns the audio now
-    return { sampleRate: this.sampleRate || 24_000, samples };
   }
 }
 

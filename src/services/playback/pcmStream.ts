@@ -8,10 +8,24 @@
  * encoder buffers. While nothing is queued and the narration is still going, `_read` simply does not push: the
  * stream stays open, the player sends silence frames, and the next segment resumes it. The stream ends only when
  * `end()` is called — after the last segment, or after a mid-way failure (what was received still plays).
+ *
+ * Stalls — silence the player inserts because the next segment was not ready — are measured here by accounting
+ * rather than by watching frames: the player consumes audio in real time while it is Playing (the session says
+ * when, `setPlaying`), so when a segment arrives later than the audio before it could last, the difference is
+ * silence the listener heard. Counted from the first segment on (the wait for the first one is first-audio
+ * latency, not a stall); shorter than two frames is not counted (frame and timer jitter).
  */
 import { Readable } from 'node:stream';
 import { DiscordPcmConverter } from '../audio/discordPcm.js';
 import type { MonoAudio } from '../audio/types.js';
+
+/** A gap shorter than this is frame/timer jitter, not a stall a listener would notice. */
+const STALL_MIN_MS = 40;
+
+export interface StallStats {
+  readonly count: number;
+  readonly seconds: number;
+}
 
 export class PcmStream extends Readable {
   private readonly pending: MonoAudio[] = [];
@@ -20,10 +34,33 @@ export class PcmStream extends Readable {
   private ended = false;
   private waiting = false;
   private receivedSamples = 0;
+  /** Play time accumulated before `playingSince` (ms), and since when the player is Playing now. */
+  private playedMs = 0;
+  private playingSince: number | undefined;
+  private stallCount = 0;
+  private stallMs = 0;
+  /** All silence inserted so far, jitter included: the play position is `played - silenceMs`. */
+  private silenceMs = 0;
 
-  constructor() {
+  /** `now` is injectable so stall accounting can be tested without real time. */
+  constructor(private readonly now: () => number = () => performance.now()) {
     // ~1 s of 48 kHz stereo s16 ahead of the encoder is plenty; the rest waits here as mono floats.
     super({ highWaterMark: 192_000 });
+  }
+
+  /** Stalls so far: how many times, and how many seconds of inserted silence in all. */
+  get stalls(): StallStats {
+    return { count: this.stallCount, seconds: this.stallMs / 1000 };
+  }
+
+  /** The player is (not) consuming this stream in real time now: Playing, versus buffering or (auto)paused. */
+  setPlaying(playing: boolean): void {
+    const now = this.now();
+    if (playing && this.playingSince === undefined) this.playingSince = now;
+    else if (!playing && this.playingSince !== undefined) {
+      this.playedMs += now - this.playingSince;
+      this.playingSince = undefined;
+    }
   }
 
   /** Seconds of audio received so far (at the source rate). */
@@ -34,6 +71,7 @@ export class PcmStream extends Readable {
   /** Queues the next segment; it will play after everything queued before it. Ignored after `end()`. */
   pushSegment(audio: MonoAudio): void {
     if (this.ended || this.destroyed) return;
+    this.countStall();
     this.pending.push(audio);
     this.receivedSamples += audio.samples.length;
     if (!this.converterRate) this.converterRate = audio.sampleRate;
@@ -45,6 +83,20 @@ export class PcmStream extends Readable {
     if (this.ended) return;
     this.ended = true;
     if (this.waiting) this.deliver();
+  }
+
+  /** Did the player run out of audio before this segment arrived? Then the overrun was silence. */
+  private countStall(): void {
+    if (!this.converterRate) return;
+    const played = this.playedMs + (this.playingSince === undefined ? 0 : this.now() - this.playingSince);
+    const audioMs = (this.receivedSamples / this.converterRate) * 1000;
+    const silence = played - this.silenceMs - audioMs;
+    if (silence <= 0) return;
+    this.silenceMs += silence;
+    if (silence >= STALL_MIN_MS) {
+      this.stallCount++;
+      this.stallMs += silence;
+    }
   }
 
   override _read(): void {

@@ -12,6 +12,8 @@ import { GuildSession } from './guildSession.js';
 
 export interface PlaybackOptions {
   readonly idleLeaveMs: number;
+  /** With nobody in the channel: paused, then leave after this long (default 60 s; 0 = at once). */
+  readonly emptyLeaveMs?: number;
   readonly maxQueue: number;
   readonly logger?: Logger;
   readonly reconnectGraceMs?: number;
@@ -83,6 +85,7 @@ export class PlaybackManager {
       guildId: target.guildId,
       connection,
       idleLeaveMs: this.options.idleLeaveMs,
+      emptyLeaveMs: this.options.emptyLeaveMs,
       maxQueue: this.options.maxQueue,
       logger: this.options.logger ?? silentLogger,
       reconnectGraceMs: this.options.reconnectGraceMs,
