@@ -181,6 +181,14 @@ export class AudioCache {
     await this.#evict(key);
   }
 
+  /** Removes one entry (used when cached bytes fail to decode); a missing entry is not an error. */
+  async delete(key: string): Promise<void> {
+    assertKey(key);
+    if (!this.enabled) return;
+    await this.#init();
+    await this.#remove(key, this.#pathOf(key));
+  }
+
   /**
    * The cached audio for `key`, or else the result of `produce`, stored before it is returned. Identical concurrent
    * calls share one lookup and one producer run; see SingleFlight for how aborting waiters are handled. A producer

@@ -32,6 +32,8 @@ export type BackendEvent =
 export interface SynthesizeOptions {
   readonly signal: AbortSignal;
   readonly onEvent?: (event: BackendEvent) => void;
+  /** Prefetch: sent as RunPod's policy.lowPriority, so the job never makes the endpoint scale up on its own. */
+  readonly lowPriority?: boolean;
 }
 
 export interface TtsBackend {
@@ -45,4 +47,6 @@ export interface TtsBackend {
   readonly maxConcurrency?: number;
   /** Releases what the backend holds (worker threads); idempotent. */
   close?(): Promise<void>;
+  /** Waits (at most `timeoutMs`) for clean-up the backend still does in the background (cancels being retried). */
+  drain?(timeoutMs: number): Promise<boolean>;
 }
