@@ -87,6 +87,7 @@ export class FairScheduler {
   #queued = 0;
   /** Orders tickets of equal deadline (reservation order) and round-robin turns. */
   #seq = 0;
+  #pumpScheduled = false;
   readonly #requesters = new Map<string, Requester>();
   /** Requesters whose first ticket can start now, earliest deadline on top. */
   readonly #heap = new RequesterHeap();
@@ -250,6 +251,20 @@ export class FairScheduler {
         if (signal) this.#watch(signal, ticket);
       }
       if (ticket.requester.queue.head?.value === ticket) this.#refresh(ticket.requester);
+      this.#pumpSoon();
+    });
+  }
+
+  /**
+   * Pumps once the current burst of decisions is in: places decided in the same turn of the event loop (several
+   * narrations started at once, their look-ups answered together) then compete by deadline, instead of the first
+   * decided taking every free slot.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
       this.#pump();
     });
   }
