@@ -9,6 +9,7 @@ import { PLACEMENTS, type LatencyResults, type Placement } from './latency.js';
 import { FLAT_HEAP_BYTES_PER_NARRATION, type MemoryResults } from './memory.js';
 import type { ScaleResults } from './scale.js';
 import type { MemorySample } from './childProtocol.js';
+import type { PlaybackResults } from './playback.js';
 import type { BenchSettings } from './settings.js';
 import type { Spread } from './stats.js';
 
@@ -32,6 +33,7 @@ export interface BenchResults {
   readonly memory?: MemoryResults;
   readonly fairness?: FairnessResults;
   readonly scale?: ScaleResults;
+  readonly playback?: PlaybackResults;
   readonly summary: readonly SummaryRow[];
 }
 
@@ -148,6 +150,32 @@ export function summaryRows(r: Omit<BenchResults, 'summary'>): SummaryRow[] {
       value: `${scale.errors} errors, workers ${(scale.utilisation * 100).toFixed(0)} % busy, bot ${(scale.botCpuShare * 100).toFixed(0)} % of a core, wall/ideal ${x(scale.efficiency, 2)}`,
       target: '0 errors, workers ≥ 85 % busy, bot < 50 %',
       met: isWorkerBound(scale),
+    });
+  }
+  const { playback } = r;
+  if (playback) {
+    const sec = (v: number): string => `${v.toFixed(1)} s`;
+    for (const { workers, story } of playback.stallsByWorkers) {
+      rows.push({
+        figure: `8. stalls, story (${story.chunks} chunks) on ${workers} worker${workers === 1 ? '' : 's'}`,
+        value: `${range(story.stalls, (v) => v.toFixed(0))} stalls, ${range(story.stallSec, sec)}; first audio ${range(story.firstAudioSec, sec)}`,
+        target: workers >= 6 ? '0 stalls' : '(context)',
+        met: workers >= 6 ? story.stalls.median === 0 : null,
+      });
+    }
+    for (const { policy, narrations } of playback.policies) {
+      rows.push({
+        figure: `9. ${policy}, ${narrations.map((n) => n.chunks).join('/')}-chunk narrations at once, ${playback.policyWorkers} workers`,
+        value: narrations.map((n) => `${sec(n.firstAudioSec.median)} first, ${n.stalls.median} stalls (${sec(n.stallSec.median)})`).join(' | '),
+        target: '(lower is better)',
+        met: null,
+      });
+    }
+    rows.push({
+      figure: `10. first audio, ${playback.longFirst.firstSentenceChars}-character first sentence (first chunk ${playback.longFirst.firstChunkChars})`,
+      value: range(playback.longFirst.firstAudioSec, sec),
+      target: '(lower is better)',
+      met: null,
     });
   }
   return rows;

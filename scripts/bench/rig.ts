@@ -8,7 +8,7 @@
  * measured.
  */
 import { loadConfig } from '../../src/services/config.js';
-import { createEngine, type Engine } from '../../src/services/engine.js';
+import { createEngine, type Engine, type EngineOptions } from '../../src/services/engine.js';
 import type { Narration, NarrationSummary, Segment } from '../../src/services/orchestrator.js';
 import { prepareText } from '../../src/services/text/index.js';
 import { fakeSynthesize } from '../../test/support/fakeVoice.js';
@@ -82,7 +82,7 @@ export function targetOf(emulator: RunPodEmulator): EndpointTarget {
 }
 
 /** The production engine against `target`, with MAX_CONCURRENT_JOBS = `maxConcurrentJobs` and no disk cache. */
-export function createBenchEngine(target: EndpointTarget, maxConcurrentJobs: number): Engine {
+export function createBenchEngine(target: EndpointTarget, maxConcurrentJobs: number, options: EngineOptions = {}): Engine {
   const config = loadConfig({
     TTS_BACKEND: 'runpod',
     RUNPOD_API_KEY: target.apiKey,
@@ -92,7 +92,7 @@ export function createBenchEngine(target: EndpointTarget, maxConcurrentJobs: num
     CACHE_MAX_MB: '0',
     LOG_LEVEL: 'silent',
   });
-  return createEngine(config);
+  return createEngine(config, undefined, undefined, options);
 }
 
 export interface Consumed {

@@ -2,12 +2,14 @@
  * Runs the selected sections of the bench in a fixed order and gathers one BenchResults. The audio path goes first
  * (pure CPU, least disturbed by what came before). The short-narrations memory child has two idle spells of
  * `settleSec`, which overlap the latency section and the fairness, scale and long-narration sections; it narrates
- * only while nothing else is being measured. The long narration goes last.
+ * only while nothing else is being measured. The playback simulation (stalls) runs after scale; the long narration
+ * goes last.
  */
 import { runAudioPath } from './audioPath.js';
 import { runFairness } from './fairness.js';
 import { runLatency } from './latency.js';
 import { runLongMemory, startManyMemory } from './memory.js';
+import { runPlayback } from './playback.js';
 import { machine, summaryRows, type BenchResults } from './report.js';
 import { runScale } from './scale.js';
 import type { BenchSettings } from './settings.js';
@@ -24,6 +26,7 @@ export async function runBench(settings: BenchSettings, progress: (line: string)
   await many?.resume();
   const fairness = on('fairness') ? await runFairness(settings, progress) : undefined;
   const scale = on('scale') ? await runScale(settings, progress) : undefined;
+  const playback = on('playback') ? await runPlayback(settings, progress) : undefined;
   const memory = many ? { long: await runLongMemory(settings, progress), many: await many.result } : undefined;
   const partial = {
     date,
@@ -36,6 +39,7 @@ export async function runBench(settings: BenchSettings, progress: (line: string)
     memory,
     fairness,
     scale,
+    playback,
   };
   return { ...partial, summary: summaryRows(partial) };
 }

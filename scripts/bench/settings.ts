@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['latency', 'audio', 'memory', 'fairness', 'scale'] as const;
+export const SECTIONS = ['latency', 'audio', 'memory', 'fairness', 'scale', 'playback'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface LatencyModelSettings {

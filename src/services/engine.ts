@@ -1,5 +1,5 @@
 /**
- * Wires the engine from the config: backend, process-wide fair scheduler, disk cache, orchestrator.
+ * Wires the engine from the config: backend, process-wide deadline-first scheduler, disk cache, orchestrator.
  * The CLI and the bot both start here, so they behave the same.
  */
 import type { Logger } from 'pino';
@@ -7,7 +7,7 @@ import { AudioCache } from './cache.js';
 import type { Config } from './config.js';
 import { registerSecret, silentLogger } from './log.js';
 import { Orchestrator } from './orchestrator.js';
-import { FairScheduler } from './scheduler.js';
+import { FairScheduler, type SchedulerOptions } from './scheduler.js';
 import type { TtsBackend } from './tts/backend.js';
 import { createBackend } from './tts/index.js';
 
@@ -19,10 +19,20 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-export function createEngine(config: Config, logger: Logger = silentLogger, backend: TtsBackend = createBackend(config, logger)): Engine {
+export interface EngineOptions {
+  /** Scheduling policy; `round-robin` exists only for the bench's comparison. */
+  readonly schedulerPolicy?: SchedulerOptions['policy'];
+}
+
+export function createEngine(
+  config: Config,
+  logger: Logger = silentLogger,
+  backend: TtsBackend = createBackend(config, logger),
+  options: EngineOptions = {},
+): Engine {
   registerSecret(config.runpod.apiKey);
   registerSecret(config.discord.token);
-  const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity));
+  const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity), { policy: options.schedulerPolicy });
   // With CACHE_MAX_MB=0 the cache keeps no files but still merges identical concurrent chunks into one job.
   const cache = new AudioCache({ dir: config.cacheDir, maxBytes: config.cacheMaxBytes, log: logger });
   const orchestrator = new Orchestrator({
@@ -41,7 +51,7 @@ export function createEngine(config: Config, logger: Logger = silentLogger, back
     scheduler,
     orchestrator,
     close: async () => {
-      // Let aborted jobs finish cancelling on the worker before anything is torn down.
+      // Let aborted jobs finish cancelling on the worker (and the backend's background cancels) before tear-down.
       const drained = await orchestrator.drain();
       if (!drained) logger.warn('some TTS jobs were still being cancelled at shutdown');
       await backend.close?.();

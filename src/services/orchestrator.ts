@@ -1,12 +1,21 @@
 /**
  * The narration engine's conductor: text → chunks → backend jobs → stitched audio segments, in order.
  *
- * All chunks are submitted at once to the process-wide FairScheduler (round-robin across narrations, so a long one
- * cannot starve a short one), through the on-disk cache (identical chunks, concurrent or repeated, cost one job).
- * Segments are yielded in order as soon as each one *and all before it* are ready, so playback starts after the
- * first chunk, not the last. One AbortSignal (the caller's, the deadline's, or `cancel()`) stops everything,
- * including the GPU jobs in flight. A chunk that fails for good stops the rest: what came before is still yielded,
- * then the error is thrown, so a player can play what it has and report the rest.
+ * Every chunk has a deadline: the moment the listener will need it, i.e. the narration's playback start plus the
+ * estimated audio of the chunks before it (from text length and speed, corrected by each chunk's real duration as
+ * it arrives). All chunks reserve their places in the process-wide scheduler at once, in text order, before their
+ * (asynchronous) cache look-ups: the scheduler starts the earliest deadline across narrations, and within one
+ * narration strictly in text order, whatever order the look-ups finish in; a cache hit gives its place up without
+ * taking a slot. Identical chunks, concurrent or repeated, cost one job (cache + single-flight).
+ *
+ * Audio is decoded inside the job, before the cache stores it, so only audio that decoded is ever cached; a cached
+ * entry that no longer decodes is deleted and synthesized again. Segments are yielded in order as soon as each one
+ * *and all before it* are ready, so playback starts after the first chunk, not the last. One AbortSignal (the
+ * caller's, the deadline's, or `cancel()`) stops everything, including the GPU jobs in flight. A chunk that fails
+ * for good stops the chunks after it at once (inside its job, so no later job of the narration starts in the
+ * slot it frees): what came before is still yielded, then the error is thrown. An abort reason handed to other
+ * chunks is always a fresh error, never the failing attempt's own error object (a backend must be able to tell
+ * its own outcome from a cancellation).
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -14,7 +23,7 @@ import { AudioCache } from './cache.js';
 import { NarratorError, abortError } from './errors.js';
 import { SPEED_MAX, SPEED_MIN } from './config.js';
 import { silentLogger } from './log.js';
-import type { FairScheduler } from './scheduler.js';
+import type { FairScheduler, RequesterHandle, SlotTicket } from './scheduler.js';
 import { Stitcher } from './audio/stitch.js';
 import { decodeWavMono } from './audio/wav.js';
 import type { MonoAudio } from './audio/types.js';
@@ -46,8 +55,9 @@ export interface NarrationRequest {
   readonly onProgress?: (event: NarrationProgress) => void;
   /** Turns Discord mentions into names while cleaning the text. */
   readonly resolveMention?: (kind: 'user' | 'role' | 'channel', id: string) => string | undefined;
-  // engine helper implements (stand-in fields from interfaces.md; the engine helper's version replaces them)
+  /** Prefetch: every job of this narration is sent at low priority (RunPod `policy.lowPriority`). */
   readonly lowPriority?: boolean;
+  /** performance.now() time at which playback is expected to start (default: now). Chunk deadlines count from it. */
   readonly playbackStartAt?: number;
 }
 
@@ -84,6 +94,22 @@ interface ChunkResult {
 }
 
 export const DEFAULT_MAX_TEXT_CHARS = 200_000;
+
+/**
+ * Speech rate of the narrator voice at speed 1, in characters (code points) per second, for deadline estimates
+ * until real durations are known. shared/notes/text-and-audio.md measures ~0.064 s per character at speed 0.9,
+ * i.e. 0.0576 s at speed 1 ≈ 17.4 characters/s (F5-TTS sizes its output as reference rate × text length ÷ speed,
+ * so the rate scales with speed exactly). Rounded down to 17: a slightly longer estimate errs by milliseconds.
+ */
+export const SPEECH_CHARS_PER_SEC = 17;
+/** What the stitcher adds around a chunk: the pause before it, plus the ~50 ms margins trimming keeps at each edge. */
+const GAP_MS: Record<Chunk['breakBefore'], number> = { none: 0, sentence: 250, paragraph: 600 };
+const MARGINS_MS = 100;
+
+/** Estimated playback length of one chunk (its pause included), in ms. */
+export function estimateChunkMs(chunk: Pick<Chunk, 'text' | 'breakBefore'>, speed: number): number {
+  return ([...chunk.text].length / (SPEECH_CHARS_PER_SEC * speed)) * 1000 + MARGINS_MS + GAP_MS[chunk.breakBefore];
+}
 
 export class Orchestrator {
   private readonly log: Logger;
@@ -139,7 +165,9 @@ export class Orchestrator {
       ]);
       clearTimeout(timer);
     }
-    return true;
+    // The backend may still be cancelling jobs in the background (a cancel retried after its call settled).
+    const { backend } = this.deps;
+    return backend.drain ? backend.drain(Math.max(0, deadline - performance.now())) : true;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -166,6 +194,14 @@ export class Narration {
   private readonly chunkControllers: AbortController[];
   private readonly startedAt = performance.now();
   private readonly deadline: NodeJS.Timeout;
+  /** This narration's place in the scheduler: its deadlines' anchor, its reserved places, pause. */
+  private readonly slots: RequesterHandle;
+  /** Estimated playback length of each chunk (ms), and of the whole narration. */
+  private readonly estimatesMs: number[];
+  private readonly totalEstimateMs: number;
+  /** Sum of (real − estimated) length over chunks whose audio arrived: shifts every later deadline. */
+  private correctionMs = 0;
+  private playbackStart: number;
   private iterated = false;
 
   constructor(
@@ -185,10 +221,39 @@ export class Narration {
       deps.narrationTimeoutMs,
     );
     this.deadline.unref();
+    this.playbackStart = request.playbackStartAt ?? this.startedAt;
+    this.estimatesMs = plan.chunks.map((c) => estimateChunkMs(c, plan.speed));
+    this.totalEstimateMs = this.estimatesMs.reduce((sum, ms) => sum + ms, 0);
+    this.slots = deps.scheduler.open(this.id, this.playbackStart);
+    const useCache = deps.cache !== undefined && !request.noCache;
+    /** With the cache, a chunk repeated in this narration waits for its first occurrence instead of a place. */
+    const firstByText = new Map<string, Promise<ChunkResult>>();
+    const lastIndexOf = new Map<string, number>();
+    if (useCache) plan.chunks.forEach((c, i) => lastIndexOf.set(c.text, i));
     let done = 0;
+    let offsetMs = 0;
     this.chunkControllers = plan.chunks.map(() => new AbortController());
+    // Places are reserved here, synchronously and in text order, before any asynchronous cache look-up.
     this.results = plan.chunks.map((chunk, i) => {
-      const p = this.synthesizeChunk(chunk, this.chunkControllers[i]!).then((r) => {
+      const own = this.chunkControllers[i]!;
+      const signal = AbortSignal.any([this.controller.signal, own.signal]);
+      const earlier = useCache ? firstByText.get(chunk.text) : undefined;
+      let p: Promise<ChunkResult>;
+      if (earlier) {
+        p = earlier.then((r) => ({ ...r, fromCache: true }));
+        if (lastIndexOf.get(chunk.text) === i) firstByText.delete(chunk.text);
+      } else {
+        const ticket = this.slots.reserve(offsetMs, signal);
+        p = this.synthesizeChunk(chunk, signal, ticket).then((r) => {
+          // The real length replaces the estimate for every deadline after this chunk (all still queued ones are).
+          this.correct(i, r.audio);
+          return r;
+        });
+        // Kept only while a later repeat is still to come, so a long narration does not hold all its audio.
+        if (useCache && lastIndexOf.get(chunk.text)! > i) firstByText.set(chunk.text, p);
+      }
+      offsetMs += this.estimatesMs[i]!;
+      p = p.then((r) => {
         done++;
         request.onProgress?.({ type: 'chunk_ready', index: chunk.index, done, total: plan.chunks.length, fromCache: r.fromCache });
         return r;
@@ -197,34 +262,41 @@ export class Narration {
       p.catch(() => undefined);
       return p;
     });
+    void Promise.allSettled(this.results).then(() => this.slots.close());
   }
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  // engine helper implements: thin stand-ins for interfaces.md (deadlines are not used; pause gates new jobs only).
-  private playbackStart: number | undefined;
-  private pauseGate: { promise: Promise<void>; open: () => void } | undefined;
+  /** Whether this narration's jobs are sent at low priority (a prefetch). */
+  get lowPriority(): boolean {
+    return this.request.lowPriority === true;
+  }
+
+  /** performance.now() time at which playback is expected to start (or started). */
+  get playbackStartAt(): number {
+    return this.playbackStart;
+  }
+
+  /** Re-bases every chunk deadline: the player calls it when playback really starts. */
   setPlaybackStart(atMs: number): void {
     this.playbackStart = atMs;
+    this.slots.setAnchor(atMs + this.correctionMs);
   }
+
+  /** performance.now() time at which this narration's audio is expected to end (estimates corrected by real lengths). */
   estimatedEndAt(): number {
-    const chars = this.plan.chunks.reduce((n, c) => n + c.text.length, 0);
-    return (this.playbackStart ?? this.request.playbackStartAt ?? this.startedAt) + (chars * 64) / this.plan.speed;
+    return this.playbackStart + this.totalEstimateMs + this.correctionMs;
   }
+
+  /** While paused none of its queued chunks starts a job (running jobs finish). */
   pauseSynthesis(): void {
-    if (this.pauseGate) return;
-    let open!: () => void;
-    const promise = new Promise<void>((resolve) => (open = resolve));
-    this.pauseGate = { promise, open };
+    this.slots.pause();
   }
+
   resumeSynthesis(): void {
-    this.pauseGate?.open();
-    this.pauseGate = undefined;
-  }
-  private async whileNotPaused(signal: AbortSignal): Promise<void> {
-    while (this.pauseGate && !signal.aborted) await Promise.race([this.pauseGate.promise, new Promise((r) => signal.addEventListener('abort', r, { once: true }))]);
+    this.slots.resume();
   }
 
   /** Stops everything: queued chunks never start, running jobs are cancelled on the worker. */
@@ -273,7 +345,7 @@ export class Narration {
         cacheHits,
       };
     } catch (err) {
-      this.cancel(err);
+      this.cancel(stoppedBy(err));
       throw err;
     } finally {
       // Early `break`/`return` by the consumer, or a failure: nothing may keep running.
@@ -282,40 +354,80 @@ export class Narration {
     }
   }
 
-  private async synthesizeChunk(chunk: Chunk, own: AbortController): Promise<ChunkResult> {
-    const { backend, scheduler, cache } = this.deps;
-    const signal = AbortSignal.any([this.controller.signal, own.signal]);
+  private correct(index: number, audio: MonoAudio): void {
+    const chunk = this.plan.chunks[index]!;
+    const realMs = (audio.samples.length / audio.sampleRate) * 1000 + GAP_MS[chunk.breakBefore];
+    this.correctionMs += realMs - this.estimatesMs[index]!;
+    this.slots.setAnchor(this.playbackStart + this.correctionMs);
+  }
+
+  /** Stops the chunks after `index` with a fresh reason: synchronous, so their queued places go before any slot frees. */
+  private stopAfter(index: number, err: unknown): void {
+    const reason = stoppedBy(err);
+    for (const later of this.chunkControllers.slice(index + 1)) later.abort(reason);
+  }
+
+  private async synthesizeChunk(chunk: Chunk, signal: AbortSignal, ticket: SlotTicket): Promise<ChunkResult> {
+    const { backend, cache } = this.deps;
     const onEvent = (event: BackendEvent) => this.request.onProgress?.({ type: 'backend', index: chunk.index, event });
     const request = { text: chunk.text, voice: this.plan.voice, speed: this.plan.speed };
+    const lowPriority = this.request.lowPriority === true;
     let retries = 0;
-    const produce = (s: AbortSignal) =>
-      scheduler.run(this.id, async (slotSignal) => {
-        if (this.pauseGate) await this.whileNotPaused(AbortSignal.any([s, slotSignal])); // engine helper implements
-        const r = await this.track(backend.synthesize(request, { signal: AbortSignal.any([s, slotSignal]), onEvent }));
-        retries = r.retries;
-        return r.wav;
-      }, { signal: s });
+    /** Audio decoded inside the job (so the cache stores only audio that decodes), kept to avoid decoding twice. */
+    let decoded: { wav: Uint8Array; audio: MonoAudio } | undefined;
+    const produce = (s: AbortSignal): Promise<Uint8Array> =>
+      ticket.run(
+        async (slotSignal) => {
+          try {
+            const r = await this.track(backend.synthesize(request, { signal: slotSignal, onEvent, ...(lowPriority ? { lowPriority } : {}) }));
+            retries = r.retries;
+            decoded = { wav: r.wav, audio: decodeWavMono(r.wav) };
+            return r.wav;
+          } catch (err) {
+            // A failure for good: stop the later chunks now, before this task settles and its slot goes to one of them.
+            if (!slotSignal.aborted && !signal.aborted) this.stopAfter(chunk.index, err);
+            throw err;
+          }
+        },
+        { signal: s },
+      );
+    const decode = (wav: Uint8Array): MonoAudio => (decoded?.wav === wav ? decoded.audio : decodeWavMono(wav));
     try {
-      let wav: Uint8Array;
+      let audio: MonoAudio;
       let fromCache = false;
       if (cache && !this.request.noCache) {
         const key = AudioCache.key({ backend: backend.identity, ...request });
-        const got = await cache.getOrCreate(key, produce, { signal });
-        wav = got.bytes;
+        let got = await cache.getOrCreate(key, produce, { signal });
+        try {
+          audio = decode(got.bytes);
+        } catch (err) {
+          if (!got.hit) throw err;
+          // Cached bytes that no longer decode would fail this sentence forever: drop them and synthesize again.
+          this.log.warn({ narration: this.id, chunk: chunk.index, err: errorForLog(err) }, 'cached audio does not decode; synthesizing again');
+          await cache.delete(key);
+          got = await cache.getOrCreate(key, produce, { signal });
+          audio = decode(got.bytes);
+        }
         fromCache = got.hit;
       } else {
-        wav = await produce(signal);
+        audio = decode(await produce(signal));
       }
-      const audio = decodeWavMono(wav);
       return { audio, fromCache, retries, readyAt: performance.now() };
     } catch (err) {
       if (signal.aborted) throw abortError(signal);
       this.log.warn({ narration: this.id, chunk: chunk.index, err: errorForLog(err) }, 'chunk failed');
       // The chunks after a failed one would play after a hole: stop paying for them. The ones before still play.
-      for (const later of this.chunkControllers.slice(chunk.index + 1)) later.abort(err);
+      this.stopAfter(chunk.index, err);
       throw err;
+    } finally {
+      ticket.release();
     }
   }
+}
+
+/** The abort reason other chunks get when one fails: a fresh error (the failure itself stays the attempt's own). */
+function stoppedBy(err: unknown): NarratorError {
+  return new NarratorError('aborted', 'stopped_after_failure', 'Stopped because another part of the narration failed.', undefined, { cause: err });
 }
 
 function errorForLog(err: unknown): unknown {

@@ -1,18 +1,28 @@
 /**
- * The one process-wide limit on concurrent TTS jobs, fair across requests.
+ * The one process-wide limit on concurrent TTS jobs, handing each freed slot to the chunk the listeners need first.
  *
- * A plain semaphore serves waiters first-come-first-served, so one 100-chunk narration queued first would hold every
- * slot until it finished and a 3-chunk reply started later would wait behind all of it. Here each requester (a
- * narration) has its own FIFO queue of chunks, and a freed slot goes to the requester with queued work that has the
- * fewest jobs running, ties broken round-robin: a short request arriving behind a long one gets the next freed slots
- * until both hold an equal share. A requester that gets work joins the ring just ahead of the one served last, so
- * among equals nobody is served twice in a row while someone else is waiting.
+ * Every queued task carries a deadline (ms on the performance.now() clock): for a narration's chunk, the moment
+ * playback will reach it. A freed slot goes to the earliest deadline across all requesters (narrations). That is
+ * what fairness means for a listener: a short narration arriving beside a long one needs its first chunk *now*,
+ * while the long one's queued chunks are needed only after the minutes of audio it has already made, so the
+ * newcomer is served first; and a narration whose playback is far ahead never starves one that is behind.
  *
- * Everything is event driven (a slot frees when a task's promise settles, a queued task leaves when its signal
- * aborts) and every operation is O(1): queues are intrusive doubly linked lists so an aborted task is unlinked in
- * place, and queued tasks are grouped per AbortSignal so a narration's 100 queued chunks share one 'abort' listener
- * (Node's EventTarget scans its listener list on every add/remove, which would make per-task listeners quadratic).
- * A requester's state exists only while it has queued or running work.
+ * Within one requester, tasks start strictly in the order they were queued (a narration queues its chunks in text
+ * order, with non-decreasing deadlines). A narration can *reserve* its places up front (`open(…).reserve()`),
+ * before it knows whether a chunk needs a job at all (the cache look-up is asynchronous): a reserved place that is
+ * still undecided holds back the requester's later tasks, so jobs start in text order whatever order the look-ups
+ * finish in; a cache hit releases its place without ever taking a slot.
+ *
+ * Structure: each requester has a FIFO of tickets (an intrusive linked list: an aborted ticket is unlinked in
+ * place); the requesters whose first ticket is ready (and who are not paused) sit in a binary min-heap keyed by
+ * that ticket's deadline = requester anchor + ticket offset, so re-basing a whole narration (`setAnchor`) is one
+ * O(log n) re-key. Every operation is O(log requesters) or O(1). Queued tickets are grouped per AbortSignal so a
+ * narration's 100 queued chunks share one 'abort' listener (Node's EventTarget scans its listener list on every
+ * add/remove, which would make per-task listeners quadratic). A requester's state exists only while it has queued
+ * or running work or an open handle.
+ *
+ * A `round-robin` policy (least recently served requester first, ignoring deadlines) exists only so the bench can
+ * compare the two.
  */
 import { NarratorError, abortError } from './errors.js';
 
@@ -21,6 +31,13 @@ export type SchedulerTask<T> = (signal: AbortSignal) => Promise<T>;
 export interface RunOptions {
   /** Aborting removes the task if still queued (its promise rejects); a running task sees it through its own signal. */
   readonly signal?: AbortSignal;
+  /** When the result is needed (performance.now() ms). Default: now, i.e. as soon as possible. */
+  readonly deadline?: number;
+}
+
+export interface SchedulerOptions {
+  /** `deadline` (default): earliest deadline first. `round-robin`: for the bench's comparison only. */
+  readonly policy?: 'deadline' | 'round-robin';
 }
 
 export interface RequesterStats {
@@ -31,26 +48,58 @@ export interface RequesterStats {
   readonly started: number;
 }
 
+/** A narration's standing in the scheduler: its anchor, its reserved places, pause. Close it when done. */
+export interface RequesterHandle {
+  /**
+   * Reserves the next place in this requester's order. `offsetMs` is added to the anchor to give the deadline.
+   * Aborting `signal` drops the place (a later `run` on it then rejects, or re-queues if its own signal is live).
+   */
+  reserve(offsetMs: number, signal?: AbortSignal): SlotTicket;
+  /** Re-bases every queued deadline of this requester: deadline = anchor + offset. */
+  setAnchor(anchorMs: number): void;
+  readonly anchor: number;
+  /** While paused none of its queued tasks starts (running ones finish). */
+  pause(): void;
+  resume(): void;
+  readonly paused: boolean;
+  /** Forget the requester once its work is done; idempotent. */
+  close(): void;
+}
+
+/** A reserved place in a requester's order. */
+export interface SlotTicket {
+  /**
+   * Runs `task` in this place once a slot is free and it is the earliest deadline. `signal` replaces the
+   * reservation's signal from now on. Called after the place was dropped, the task is queued again at the back.
+   */
+  run<T>(task: SchedulerTask<T>, opts?: { readonly signal?: AbortSignal }): Promise<T>;
+  /** Gives the place up without running anything (cache hit); no-op once `run` was called. */
+  release(): void;
+}
+
 /** Handed to tasks run without a signal: one shared signal that never aborts. */
 const NEVER_ABORTED = new AbortController().signal;
 
 export class FairScheduler {
   readonly #concurrency: number;
+  readonly #roundRobin: boolean;
   #active = 0;
   #queued = 0;
+  /** Orders tickets of equal deadline (reservation order) and round-robin turns. */
+  #seq = 0;
+  #pumpScheduled = false;
   readonly #requesters = new Map<string, Requester>();
-  /** Requesters with queued work, in the order they will be served; the one just served goes to the back. */
-  readonly #ring = new LinkedQueue<Requester>();
-  /** The requester served most recently; whenever it is in the ring it is at the back. */
-  #lastServed: Requester | undefined;
-  /** Queued jobs by the signal that can cancel them, with the one listener registered on that signal. */
+  /** Requesters whose first ticket can start now, earliest deadline on top. */
+  readonly #heap = new RequesterHeap();
+  /** Queued tickets by the signal that can cancel them, with the one listener registered on that signal. */
   readonly #bySignal = new Map<AbortSignal, SignalWatch>();
 
-  constructor(concurrency: number) {
+  constructor(concurrency: number, options: SchedulerOptions = {}) {
     if (!Number.isInteger(concurrency) || concurrency < 1) {
       throw new NarratorError('config', 'bad_concurrency', `The job concurrency must be a whole number ≥ 1 (got ${concurrency}).`);
     }
     this.#concurrency = concurrency;
+    this.#roundRobin = options.policy === 'round-robin';
   }
 
   get concurrency(): number {
@@ -62,12 +111,12 @@ export class FairScheduler {
     return this.#active;
   }
 
-  /** Tasks waiting for a slot. */
+  /** Tasks waiting for a slot, reserved places included. */
   get queued(): number {
     return this.#queued;
   }
 
-  /** One row per requester that currently has queued or running work. */
+  /** One row per requester that currently has queued or running work (or an open handle). */
   stats(): RequesterStats[] {
     return [...this.#requesters.values()].map((r) => ({
       requesterId: r.id,
@@ -78,84 +127,188 @@ export class FairScheduler {
   }
 
   /**
-   * Runs `task` once a slot is free and it is `requesterId`'s turn; settles as the task settles.
-   * Rejects with `abortError(signal)` without running the task if the signal aborts first.
+   * Runs `task` once a slot is free and its deadline is the earliest; settles as the task settles. Tasks of one
+   * requester start in the order they were queued. Rejects with `abortError(signal)` without running the task if the
+   * signal aborts first.
    */
   run<T>(requesterId: string, task: SchedulerTask<T>, opts: RunOptions = {}): Promise<T> {
-    const { signal } = opts;
+    if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+    const requester = this.#requester(requesterId, 0);
+    const offset = (opts.deadline ?? performance.now()) - requester.anchor;
+    return this.#enqueueReady(requester, offset, task as SchedulerTask<unknown>, opts.signal) as Promise<T>;
+  }
+
+  /**
+   * A handle for one requester (a narration) whose tasks' deadlines are `anchor + offset`. The requester's state is
+   * kept until the handle is closed and its work is done.
+   */
+  open(requesterId: string, anchorMs: number = performance.now()): RequesterHandle {
+    const requester = this.#requester(requesterId, anchorMs);
+    requester.anchor = anchorMs;
+    requester.handles++;
+    let closed = false;
+    const self = this;
+    return {
+      reserve: (offsetMs, signal) => this.#reserve(requester, offsetMs, signal),
+      setAnchor: (anchor) => {
+        requester.anchor = anchor;
+        this.#refresh(requester);
+      },
+      get anchor() {
+        return requester.anchor;
+      },
+      pause: () => {
+        requester.paused = true;
+        this.#refresh(requester);
+      },
+      resume: () => {
+        if (!requester.paused) return;
+        requester.paused = false;
+        this.#refresh(requester);
+        this.#pump();
+      },
+      get paused() {
+        return requester.paused;
+      },
+      close() {
+        if (closed) return;
+        closed = true;
+        requester.handles--;
+        self.#forgetIfIdle(requester);
+      },
+    };
+  }
+
+  #requester(id: string, anchor: number): Requester {
+    let requester = this.#requesters.get(id);
+    if (!requester) {
+      requester = { id, anchor, paused: false, queue: new LinkedQueue<Ticket>(), active: 0, started: 0, handles: 0, heapIndex: -1, key: 0, tie: 0, servedAt: 0 };
+      this.#requesters.set(id, requester);
+    }
+    return requester;
+  }
+
+  #reserve(requester: Requester, offset: number, signal: AbortSignal | undefined): SlotTicket {
+    const ticket = this.#newTicket(requester, offset, signal);
+    if (signal?.aborted) {
+      ticket.state = 'gone';
+    } else {
+      this.#push(ticket);
+    }
+    return {
+      run: <T>(task: SchedulerTask<T>, opts: { readonly signal?: AbortSignal } = {}) => this.#runTicket(ticket, task as SchedulerTask<unknown>, opts.signal) as Promise<T>,
+      release: () => {
+        if (ticket.state === 'pending') this.#drop(ticket);
+      },
+    };
+  }
+
+  #newTicket(requester: Requester, offset: number, signal: AbortSignal | undefined): Ticket {
+    return { requester, offset, seq: ++this.#seq, signal, state: 'pending', task: undefined, resolve: undefined, reject: undefined, queueNode: undefined };
+  }
+
+  /** Appends a ticket to its requester's queue (re-registering a forgotten requester) and watches its signal. */
+  #push(ticket: Ticket): void {
+    const requester = ticket.requester;
+    if (!this.#requesters.has(requester.id)) this.#requesters.set(requester.id, requester);
+    ticket.queueNode = requester.queue.push(ticket);
+    this.#queued++;
+    if (ticket.signal) this.#watch(ticket.signal, ticket);
+    if (requester.queue.size === 1) this.#refresh(requester);
+  }
+
+  #enqueueReady(requester: Requester, offset: number, task: SchedulerTask<unknown>, signal: AbortSignal | undefined): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    return new Promise<T>((resolve, reject) => {
-      let requester = this.#requesters.get(requesterId);
-      if (!requester) {
-        requester = { id: requesterId, queue: new LinkedQueue<Job>(), active: 0, started: 0, ringNode: undefined };
-        this.#requesters.set(requesterId, requester);
+    const ticket = this.#newTicket(requester, offset, signal);
+    const done = new Promise<unknown>((resolve, reject) => {
+      ticket.resolve = resolve;
+      ticket.reject = reject;
+    });
+    ticket.task = task;
+    ticket.state = 'ready';
+    this.#push(ticket);
+    this.#pump();
+    return done;
+  }
+
+  #runTicket(ticket: Ticket, task: SchedulerTask<unknown>, signal: AbortSignal | undefined): Promise<unknown> {
+    if (ticket.state !== 'pending') {
+      // The place was dropped (its reservation signal aborted) or already used: queue again at the back.
+      return this.#enqueueReady(ticket.requester, ticket.offset, task, signal);
+    }
+    if (signal?.aborted) {
+      this.#drop(ticket);
+      return Promise.reject(abortError(signal));
+    }
+    return new Promise((resolve, reject) => {
+      ticket.resolve = resolve;
+      ticket.reject = reject;
+      ticket.task = task;
+      ticket.state = 'ready';
+      if (ticket.signal !== signal) {
+        if (ticket.signal) this.#unwatch(ticket.signal, ticket);
+        ticket.signal = signal;
+        if (signal) this.#watch(signal, ticket);
       }
-      const job: Job = {
-        requester,
-        task: task as SchedulerTask<unknown>,
-        resolve: resolve as (value: unknown) => void,
-        reject,
-        signal,
-        queueNode: undefined,
-      };
-      job.queueNode = requester.queue.push(job);
-      this.#queued++;
-      if (!requester.ringNode) requester.ringNode = this.#enterRing(requester);
-      if (signal) this.#watch(signal, job);
-      this.#pump();
+      if (ticket.requester.queue.head?.value === ticket) this.#refresh(ticket.requester);
+      this.#pumpSoon();
     });
   }
 
   /**
-   * A requester that gets work goes to the back of the ring, but ahead of the one served last, so that no
-   * requester is served twice in a row while another has work queued.
+   * Pumps once the current burst of decisions is in: places decided in the same turn of the event loop (several
+   * narrations started at once, their look-ups answered together) then compete by deadline, instead of the first
+   * decided taking every free slot.
    */
-  #enterRing(requester: Requester): ListNode<Requester> {
-    const last = this.#lastServed?.ringNode;
-    return last && this.#lastServed !== requester ? this.#ring.insertBefore(last, requester) : this.#ring.push(requester);
+  #pumpSoon(): void {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.#pump();
+    });
   }
 
-  /** Starts queued jobs, one requester at a time in ring order, while slots are free. */
+  /** Starts the earliest-deadline ready tickets while slots are free. */
   #pump(): void {
     while (this.#active < this.#concurrency) {
-      const node = this.#leastActive();
-      if (!node) return;
-      const requester = node.value;
-      this.#ring.remove(node);
-      const job = requester.queue.shift();
-      // A requester is in the ring only while its queue is non-empty (see #cancelQueued), so `job` is always defined.
-      if (!job) throw new Error('FairScheduler invariant broken: empty requester in the ring');
-      requester.ringNode = requester.queue.size > 0 ? this.#ring.push(requester) : undefined;
-      this.#lastServed = requester;
-      job.queueNode = undefined;
+      const requester = this.#heap.peek();
+      if (!requester) return;
+      const ticket = requester.queue.shift();
+      // A requester is in the heap only while its first ticket is ready (see #refresh), so `ticket` is ready.
+      if (!ticket || ticket.state !== 'ready') throw new Error('FairScheduler invariant broken: a requester in the heap has no ready ticket');
+      ticket.queueNode = undefined;
       this.#queued--;
-      if (job.signal) this.#unwatch(job.signal, job);
-      this.#start(job);
+      if (ticket.signal) this.#unwatch(ticket.signal, ticket);
+      requester.servedAt = ++this.#seq;
+      this.#refresh(requester);
+      this.#start(ticket);
     }
   }
 
-  /**
-   * The requester to serve next: the one with the fewest jobs running (ties: ring order, i.e. round-robin). Plain
-   * round-robin would give a newcomer only every other freed slot while a long narration holds all the others;
-   * fewest-running-first hands it slots until both have an equal share. O(requesters with queued work) per start,
-   * stopping early at one with nothing running.
-   */
-  #leastActive(): ListNode<Requester> | undefined {
-    let best = this.#ring.head;
-    for (let node = best?.next; node && best && best.value.active > 0; node = node.next) {
-      if (node.value.active < best.value.active) best = node;
+  /** Puts the requester in the heap, re-keys it, or takes it out, after anything that changes its first ticket. */
+  #refresh(requester: Requester): void {
+    const head = requester.queue.head?.value;
+    const eligible = head !== undefined && head.state === 'ready' && !requester.paused;
+    if (!eligible) {
+      if (requester.heapIndex >= 0) this.#heap.remove(requester);
+      return;
     }
-    return best;
+    requester.key = this.#roundRobin ? requester.servedAt : requester.anchor + head.offset;
+    requester.tie = head.seq;
+    if (requester.heapIndex >= 0) this.#heap.update(requester);
+    else this.#heap.push(requester);
   }
 
-  #start(job: Job): void {
-    const { requester } = job;
+  #start(ticket: Ticket): void {
+    const { requester } = ticket;
+    ticket.state = 'started';
     this.#active++;
     requester.active++;
     requester.started++;
     let settled: Promise<unknown>;
     try {
-      settled = job.task(job.signal ?? NEVER_ABORTED);
+      settled = ticket.task!(ticket.signal ?? NEVER_ABORTED);
     } catch (err) {
       settled = Promise.reject(err);
     }
@@ -163,11 +316,11 @@ export class FairScheduler {
     Promise.resolve(settled).then(
       (value) => {
         this.#release(requester);
-        job.resolve(value);
+        ticket.resolve!(value);
       },
       (err: unknown) => {
         this.#release(requester);
-        job.reject(err);
+        ticket.reject!(err);
       },
     );
   }
@@ -179,49 +332,51 @@ export class FairScheduler {
     this.#pump();
   }
 
-  /** Removes a still-queued job (its signal aborted) and rejects it; the task never runs. */
-  #cancelQueued(job: Job, signal: AbortSignal): void {
-    const { requester, queueNode } = job;
+  /** Removes a queued ticket (released, or its signal aborted); a ready one's promise rejects. */
+  #drop(ticket: Ticket, reason?: unknown): void {
+    const { requester, queueNode } = ticket;
     if (!queueNode) return;
+    const wasHead = requester.queue.head === queueNode;
     requester.queue.remove(queueNode);
-    job.queueNode = undefined;
+    ticket.queueNode = undefined;
     this.#queued--;
-    if (requester.queue.size === 0 && requester.ringNode) {
-      this.#ring.remove(requester.ringNode);
-      requester.ringNode = undefined;
-    }
+    if (ticket.signal) this.#unwatch(ticket.signal, ticket);
+    const wasReady = ticket.state === 'ready';
+    ticket.state = 'gone';
+    if (wasHead) this.#refresh(requester);
     this.#forgetIfIdle(requester);
-    job.reject(abortError(signal));
+    if (wasReady) ticket.reject!(reason ?? new NarratorError('aborted', 'aborted', 'Narration was cancelled.'));
+    // The next ticket may be ready now that an undecided one no longer holds it back.
+    if (wasHead) this.#pump();
   }
 
   #forgetIfIdle(requester: Requester): void {
-    if (requester.active === 0 && requester.queue.size === 0 && this.#requesters.get(requester.id) === requester) {
+    if (requester.active === 0 && requester.queue.size === 0 && requester.handles === 0 && this.#requesters.get(requester.id) === requester) {
       this.#requesters.delete(requester.id);
-      if (this.#lastServed === requester) this.#lastServed = undefined;
     }
   }
 
-  #watch(signal: AbortSignal, job: Job): void {
+  #watch(signal: AbortSignal, ticket: Ticket): void {
     let watch = this.#bySignal.get(signal);
     if (!watch) {
-      const jobs = new Set<Job>();
+      const tickets = new Set<Ticket>();
       const onAbort = (): void => {
         this.#bySignal.delete(signal);
-        for (const queuedJob of jobs) this.#cancelQueued(queuedJob, signal);
-        jobs.clear();
+        const reason = abortError(signal);
+        for (const queued of tickets) this.#drop(queued, reason);
+        tickets.clear();
       };
-      watch = { jobs, onAbort };
+      watch = { tickets, onAbort };
       this.#bySignal.set(signal, watch);
       signal.addEventListener('abort', onAbort, { once: true });
     }
-    watch.jobs.add(job);
+    watch.tickets.add(ticket);
   }
 
-  #unwatch(signal: AbortSignal, job: Job): void {
+  #unwatch(signal: AbortSignal, ticket: Ticket): void {
     const watch = this.#bySignal.get(signal);
-    if (!watch) return;
-    watch.jobs.delete(job);
-    if (watch.jobs.size === 0) {
+    if (!watch || !watch.tickets.delete(ticket)) return;
+    if (watch.tickets.size === 0) {
       this.#bySignal.delete(signal);
       signal.removeEventListener('abort', watch.onAbort);
     }
@@ -230,26 +385,106 @@ export class FairScheduler {
 
 interface Requester {
   readonly id: string;
-  readonly queue: LinkedQueue<Job>;
+  /** Deadlines of its tickets are anchor + offset. */
+  anchor: number;
+  paused: boolean;
+  readonly queue: LinkedQueue<Ticket>;
   active: number;
   started: number;
-  /** Where this requester sits in the ring; undefined while it has nothing queued. */
-  ringNode: ListNode<Requester> | undefined;
+  /** Open handles; the state is kept while any is open. */
+  handles: number;
+  /** Position in the heap, -1 when not in it. */
+  heapIndex: number;
+  /** Heap key (deadline of the first ticket, or last service for round-robin) and its tie-break. */
+  key: number;
+  tie: number;
+  servedAt: number;
 }
 
-interface Job {
+interface Ticket {
   readonly requester: Requester;
-  readonly task: SchedulerTask<unknown>;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (reason: unknown) => void;
-  readonly signal: AbortSignal | undefined;
-  /** Where this job sits in its requester's queue; undefined once started or cancelled. */
-  queueNode: ListNode<Job> | undefined;
+  readonly offset: number;
+  readonly seq: number;
+  signal: AbortSignal | undefined;
+  /** pending: reserved, undecided; ready: has a task; started; gone: dropped or released. */
+  state: 'pending' | 'ready' | 'started' | 'gone';
+  task: SchedulerTask<unknown> | undefined;
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((reason: unknown) => void) | undefined;
+  /** Where this ticket sits in its requester's queue; undefined once started or dropped. */
+  queueNode: ListNode<Ticket> | undefined;
 }
 
 interface SignalWatch {
-  readonly jobs: Set<Job>;
+  readonly tickets: Set<Ticket>;
   readonly onAbort: () => void;
+}
+
+/** Binary min-heap of requesters by (key, tie), each knowing its index so it can be re-keyed or removed in O(log n). */
+class RequesterHeap {
+  readonly #items: Requester[] = [];
+
+  peek(): Requester | undefined {
+    return this.#items[0];
+  }
+
+  push(r: Requester): void {
+    r.heapIndex = this.#items.length;
+    this.#items.push(r);
+    this.#up(r.heapIndex);
+  }
+
+  update(r: Requester): void {
+    this.#up(r.heapIndex);
+    this.#down(r.heapIndex);
+  }
+
+  remove(r: Requester): void {
+    const i = r.heapIndex;
+    const last = this.#items.pop()!;
+    r.heapIndex = -1;
+    if (last === r) return;
+    this.#items[i] = last;
+    last.heapIndex = i;
+    this.#up(i);
+    this.#down(last.heapIndex);
+  }
+
+  #less(a: Requester, b: Requester): boolean {
+    return a.key < b.key || (a.key === b.key && a.tie < b.tie);
+  }
+
+  #swap(i: number, j: number): void {
+    const a = this.#items[i]!;
+    const b = this.#items[j]!;
+    this.#items[i] = b;
+    this.#items[j] = a;
+    a.heapIndex = j;
+    b.heapIndex = i;
+  }
+
+  #up(i: number): void {
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (!this.#less(this.#items[i]!, this.#items[parent]!)) return;
+      this.#swap(i, parent);
+      i = parent;
+    }
+  }
+
+  #down(i: number): void {
+    const n = this.#items.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let best = i;
+      if (l < n && this.#less(this.#items[l]!, this.#items[best]!)) best = l;
+      if (r < n && this.#less(this.#items[r]!, this.#items[best]!)) best = r;
+      if (best === i) return;
+      this.#swap(i, best);
+      i = best;
+    }
+  }
 }
 
 interface ListNode<T> {
@@ -259,7 +494,7 @@ interface ListNode<T> {
 }
 
 /**
- * FIFO with O(1) push, insert-before, shift and removal of any node by handle. Hand-written (a dozen lines) because the small
+ * FIFO with O(1) push, shift and removal of any node by handle. Hand-written (a dozen lines) because the small
  * queue packages on npm (yocto-queue, denque) cannot remove an element from the middle in O(1).
  */
 class LinkedQueue<T> {
@@ -282,16 +517,6 @@ class LinkedQueue<T> {
     this.#tail = node;
     this.#size++;
     return node;
-  }
-
-  /** Inserts `value` just before `node`, which must currently be in this queue. */
-  insertBefore(node: ListNode<T>, value: T): ListNode<T> {
-    const inserted: ListNode<T> = { value, prev: node.prev, next: node };
-    if (node.prev) node.prev.next = inserted;
-    else this.#head = inserted;
-    node.prev = inserted;
-    this.#size++;
-    return inserted;
   }
 
   shift(): T | undefined {
