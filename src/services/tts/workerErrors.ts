@@ -54,9 +54,7 @@ export function classifyWorkerError(error: unknown, output?: unknown, voice?: st
   }
   if (lower.startsWith('flask api error') || lower === 'flask_api_error') {
     const body = `${text} ${outputMessage}`.toLowerCase();
-    if (body.includes('ref_not_found')) {
-      return new NarratorError('user', 'voice_not_installed', voice ? `The voice "${voice}" is not installed on the worker.` : 'The voice is not installed on the worker.', detail);
-    }
+    if (body.includes('ref_not_found')) return voiceNotInstalled(voice, detail);
     if (body.includes('invalid_speed')) {
       return new NarratorError('user', 'speed_invalid', 'The worker rejected the speed.', detail);
     }
@@ -76,6 +74,26 @@ export function classifyWorkerError(error: unknown, output?: unknown, voice?: st
     return new NarratorError('transient', 'handler_crashed', 'The TTS worker crashed while synthesizing.', detail);
   }
   return new NarratorError('permanent', 'worker_error', 'The TTS worker reported an error.', detail);
+}
+
+/**
+ * `ref_not_found`: the worker found no reference WAV at the path it built from our `ref_name`. When the voice is
+ * really installed the usual cause is REF_NAME_TEMPLATE not matching the worker build (the seed's image wants
+ * `sample/{voice}.wav`, later ones join the name under their sample folder and want `{voice}`, so the template
+ * `sample/{voice}.wav` makes them look for `sample/sample/x.wav`). So the message names the path the worker
+ * checked (from its `details`, when the answer has them) and the setting to look at.
+ */
+export function voiceNotInstalled(voice: string | undefined, detail: string): NarratorError {
+  const asked = /"full_path_checked"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1] ?? /"cleaned_ref_name"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1];
+  const path = asked?.replace(/[^\p{L}\p{N} ._/:-]/gu, '');
+  const which = voice ? `The voice "${voice}" is not installed on the worker` : 'The voice is not installed on the worker';
+  const where = path ? `: it looked for ${path}` : '';
+  return new NarratorError(
+    'user',
+    'voice_not_installed',
+    `${which}${where}. If the worker does have this voice, REF_NAME_TEMPLATE does not match its layout (the seed image wants sample/{voice}.wav, later builds {voice}).`,
+    detail,
+  );
 }
 
 /** RunPod turns a raised exception into a JSON string `{"error_type","error_message",…}`. */
