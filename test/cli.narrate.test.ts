@@ -156,7 +156,9 @@ for (const presses of [1, 2]) {
       const input = path.join(dir, `ctrl-c-${presses}.txt`);
       await writeFile(input, LONG_VIETNAMESE_TEXT);
       // A few runs: a second SIGINT that finds no listener kills the process at once (no cancel, a broken WAV).
-      for (let run = 0; run < 3; run++) {
+      // NARRATOR_CTRL_C_RUNS=20 for the acceptance check; 3 keep the suite fast.
+      const runs = Number(process.env.NARRATOR_CTRL_C_RUNS ?? 3);
+      for (let run = 0; run < runs; run++) {
         const out = path.join(dir, `ctrl-c-${presses}-${run}.wav`);
         let poll: NodeJS.Timeout | undefined;
         const done = await narrate(['--file', input, '--no-cache', '--out', out], runpodEnv(emu, { MAX_CONCURRENT_JOBS: '2' }), (kill) => {

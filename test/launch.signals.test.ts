@@ -67,10 +67,15 @@ async function dockerCmd(): Promise<string[]> {
   return argv as string[];
 }
 
-const LAUNCHERS: ReadonlyArray<{ name: string; argv: () => Promise<string[]>; readyLines: number }> = [
-  { name: 'npm start', argv: async () => ['npm', 'start'], readyLines: 1 },
-  { name: 'npm run start:sharded', argv: async () => ['npm', 'run', 'start:sharded'], readyLines: 1 },
-  { name: "the Dockerfile's CMD", argv: dockerCmd, readyLines: 1 },
+/** `launcher`: SIGTERM to the launcher's pid (docker stop, a process manager); `terminal`: Ctrl-C, SIGINT to the whole group. */
+type Target = 'launcher' | 'terminal';
+
+const LAUNCHERS: ReadonlyArray<{ name: string; argv: () => Promise<string[]>; target: Target }> = [
+  { name: 'npm start', argv: async () => ['npm', 'start'], target: 'launcher' },
+  { name: 'npm run start:sharded', argv: async () => ['npm', 'run', 'start:sharded'], target: 'launcher' },
+  { name: "the Dockerfile's CMD", argv: dockerCmd, target: 'launcher' },
+  // The terminal signals every process of the group and npm forwards it again: the bot gets SIGINT twice.
+  { name: 'npm start, Ctrl-C in its terminal', argv: async () => ['npm', 'start'], target: 'terminal' },
 ];
 
 describe('SIGTERM to the launcher reaches the bot', { concurrency: 1 }, () => {
@@ -83,7 +88,7 @@ describe('SIGTERM to the launcher reaches the bot', { concurrency: 1 }, () => {
   });
 
   for (const launcher of LAUNCHERS) {
-    test(`${launcher.name}: graceful shutdown, the launcher exits after the bot, nothing left, within 10 s`, async () => {
+    test(`${launcher.name}: ${launcher.target === 'terminal' ? 'SIGINT to the group' : 'SIGTERM to the launcher'}: graceful shutdown, the launcher exits after the bot, nothing left, within 10 s`, async () => {
       const cwd = await mkdtemp(join(tmpdir(), 'narrator-launch-'));
       const [command, ...args] = await launcher.argv();
       const child = spawn(command!, args, {
@@ -97,12 +102,13 @@ describe('SIGTERM to the launcher reaches the bot', { concurrency: 1 }, () => {
       const closesBefore = fake.gatewayCloses.length;
       try {
         await Promise.race([
-          pollUntil(() => launched.logs().filter((l) => l.msg === 'connected to Discord').length >= launcher.readyLines || undefined, 90_000, `${launcher.name}: the bot to connect`),
+          pollUntil(() => launched.logs().some((l) => l.msg === 'connected to Discord') || undefined, 90_000, `${launcher.name}: the bot to connect`),
           launched.exited().then(({ code }) => assert.fail(`${launcher.name} exited (${String(code)}) before the bot was ready:\n${launched.tail()}`)),
         ]);
         assert.ok((await groupMembers(pgid)).length >= 1);
 
-        const exit = await launched.stop('SIGTERM', SHUTDOWN_LIMIT_MS + 5_000);
+        if (launcher.target === 'terminal') process.kill(-pgid, 'SIGINT');
+        const exit = await launched.stop(launcher.target === 'terminal' ? 'SIGINT' : 'SIGTERM', SHUTDOWN_LIMIT_MS + 5_000);
         const left = await groupMembers(pgid);
         assert.deepEqual(left, [], `${launcher.name}: processes left running after the launcher exited`);
         assert.equal(exit.code, 0, `${launcher.name} exit ${String(exit.code ?? exit.signal)}:\n${launched.tail()}`);
