@@ -193,6 +193,9 @@ test('Flask mode: two CLIs sharing one single-job worker with 2–3 s jobs both 
     assert.equal(emu.jobs.length, 2);
     assert.ok(emu.jobs.every((j) => j.outcome === 'completed'));
     assert.ok(emu.requests.log.some((r) => r.route === 'tts' && r.status === 503), 'they did meet a busy worker');
+    // The one that waited says why: queued behind a busy worker — not "warming up", nothing is starting.
+    assert.ok(runs.some((r) => r.stderr.includes('(queued: workers busy)')), runs.map((r) => r.stderr).join('\n'));
+    assert.ok(runs.every((r) => !r.stderr.includes('warming up')));
     assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] });
   } finally {
     await emu.close();
@@ -229,7 +232,7 @@ test('Flask mode: a voice missing on the worker costs exactly one job, and says 
     await writeFile(input, LONG_VIETNAMESE_TEXT);
     const run = await narrate(['--file', input, '--voice', 'ghost', '--no-cache'], flaskEnv(emu, { TTS_VOICES: 'narrator,ghost' }));
     assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /"ghost" is not installed on the worker: it looked for \S*sample\/ghost\.wav.*REF_NAME_TEMPLATE/);
+    assert.match(run.stderr, /"ghost" is not installed on the worker \(looked for sample\/ghost\.wav\); check REF_NAME_TEMPLATE/);
     assert.equal(emu.requests.count('tts'), 1, 'one POST /tts, no second chunk tried');
     assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] });
   } finally {

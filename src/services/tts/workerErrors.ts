@@ -84,14 +84,17 @@ export function classifyWorkerError(error: unknown, output?: unknown, voice?: st
  * checked (from its `details`, when the answer has them) and the setting to look at.
  */
 export function voiceNotInstalled(voice: string | undefined, detail: string): NarratorError {
-  const asked = /"full_path_checked"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1] ?? /"cleaned_ref_name"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1];
-  const path = asked?.replace(/[^\p{L}\p{N} ._/:-]/gu, '');
-  const which = voice ? `The voice "${voice}" is not installed on the worker` : 'The voice is not installed on the worker';
-  const where = path ? `: it looked for ${path}` : '';
+  const checked = /"full_path_checked"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1] ?? /"cleaned_ref_name"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1];
+  // Relative to the worker's folder (its sample dir is ./sample): `/app/sample/sample/x.wav` → `sample/sample/x.wav`.
+  const path = checked
+    ?.replace(/^.*?\/(?=sample\/)/, '')
+    .replace(/[^\p{L}\p{N} ._/:-]/gu, '')
+    .slice(-60);
+  const which = voice ? `The voice "${voice}"` : 'The voice';
   return new NarratorError(
     'user',
     'voice_not_installed',
-    `${which}${where}. If the worker does have this voice, REF_NAME_TEMPLATE does not match its layout (the seed image wants sample/{voice}.wav, later builds {voice}).`,
+    `${which} is not installed on the worker${path ? ` (looked for ${path})` : ''}; check REF_NAME_TEMPLATE.`,
     detail,
   );
 }
