@@ -39,7 +39,8 @@ async function otherClient(emu: FlaskEmulator, text = 'Người khác đang dùn
 
 async function setup(opts: FlaskEmulatorOptions = {}, template = 'sample/{voice}.wav') {
   emulator = await startFlaskEmulator({ jobTimeMs: () => 80, ...opts });
-  const backend = new FlaskBackend({ baseUrl: emulator.baseUrl, refNameTemplate: template, jobTimeoutMs: 5_000, pollMs: 20, retryBaseMs: 5 });
+  // busyMaxDelayMs shrinks the pause between two asks of a busy worker (5 s in production).
+  const backend = new FlaskBackend({ baseUrl: emulator.baseUrl, refNameTemplate: template, jobTimeoutMs: 5_000, pollMs: 20, retryBaseMs: 5, busyMaxDelayMs: 150 });
   return { emu: emulator, backend };
 }
 
