@@ -96,8 +96,8 @@ export class FlaskBackend implements TtsBackend {
         filename = await this.waitForJob(job.job_id, job.filename, options);
       } catch (err) {
         // Aborted, past its deadline, failed or unreadable: stop it if it still runs, then clean up once it is over.
-        if (!(isNarratorError(err) && err.code === 'tts_failed')) await this.kill(job.job_id);
-        await this.cleanupAfterEnd(job.job_id);
+        const jobFailed = isNarratorError(err) && err.code === 'tts_failed';
+        await this.cleanupAfterEnd(job.job_id, !jobFailed);
         throw err;
       }
       try {
@@ -203,29 +203,40 @@ export class FlaskBackend implements TtsBackend {
   }
 
   /**
-   * After a job ended other than by our download (killed, failed, abandoned): wait until the worker no longer runs
-   * it — its thread writes the final progress entry just before it releases the lock, so an entry deleted earlier
-   * comes back — then delete the output file if it completed anyway, and the progress entry. Bounded in time.
+   * After a job ended other than by our download (aborted, past its deadline, failed): kill it if asked, wait until
+   * the worker is done with it — `/status` no longer names it AND its progress entry is final; its thread writes the
+   * final entry just before it releases the lock, so an entry deleted earlier comes back — then delete the output
+   * file if it completed anyway, and the entry. A kill the worker refused (`not_running`: its thread had not
+   * started yet) is sent again once `/status` names the job. Bounded by settleTimeoutMs.
    */
-  private async cleanupAfterEnd(jobId: string): Promise<void> {
+  private async cleanupAfterEnd(jobId: string, kill: boolean): Promise<void> {
     const deadline = performance.now() + (this.opts.settleTimeoutMs ?? 30_000);
+    let killed = !kill || (await this.kill(jobId));
+    let last: z.infer<typeof progress> | undefined;
     for (;;) {
       const running = await this.stillRunning(jobId);
-      if (running === false) break;
+      if (running === true && !killed) killed = await this.kill(jobId);
+      last = await this.readProgress(jobId);
+      const final = last !== undefined && (last.progress >= 100 || last.progress < 0 || last.status === 'completed');
+      if (running !== true && (final || running === undefined)) break;
       if (performance.now() > deadline) {
         this.log.warn({ jobId }, 'the Flask worker did not finish a cancelled job in time; cleaning up anyway');
         break;
       }
       await sleep(this.opts.pollMs ?? 200);
     }
+    if (last?.status === 'completed' && last.filename) await this.deleteFile(last.filename);
+    await this.deleteProgress(jobId);
+  }
+
+  private async readProgress(jobId: string): Promise<z.infer<typeof progress> | undefined> {
     try {
-      const res = await this.get(`/tts/progress/${encodeURIComponent(jobId)}`);
-      const p = progress.safeParse(res.json);
-      if (p.success && p.data.status === 'completed' && p.data.filename) await this.deleteFile(p.data.filename);
+      const p = progress.safeParse((await this.get(`/tts/progress/${encodeURIComponent(jobId)}`)).json);
+      return p.success ? p.data : undefined;
     } catch (err) {
       if (!isNarratorError(err)) throw err;
+      return undefined;
     }
-    await this.deleteProgress(jobId);
   }
 
   /** Whether `/status` still names the job as the current one; undefined when the worker could not say. */
@@ -240,11 +251,14 @@ export class FlaskBackend implements TtsBackend {
     }
   }
 
-  private async kill(jobId: string): Promise<void> {
+  /** POST /tts/kill; true when the worker accepted it (400 `not_running` when the job is not the current one). */
+  private async kill(jobId: string): Promise<boolean> {
     try {
-      await httpRequest(`${this.base}/tts/kill/${encodeURIComponent(jobId)}`, { method: 'POST', body: {}, timeoutMs: 5_000 });
+      const res = await httpRequest(`${this.base}/tts/kill/${encodeURIComponent(jobId)}`, { method: 'POST', body: {}, timeoutMs: 5_000 });
+      return res.status === 200;
     } catch (err) {
       this.log.warn({ jobId, err: String(err) }, 'could not kill a Flask TTS job');
+      return false;
     }
   }
 
