@@ -1,5 +1,5 @@
 # The Narrator Discord bot. Build:  docker build -t narrator .
-# Run:    docker run --env-file .env narrator     (SIGTERM → graceful shutdown within 10 s)
+# Run:    docker run --env-file .env narrator     (docker stop = SIGTERM → graceful shutdown within 10 s)
 #
 # Two stages: the first has a compiler so @discordjs/opus can build its native module when no prebuilt binary
 # matches; the second is the slim runtime with production dependencies only. tsx is a production dependency:
@@ -28,6 +28,9 @@ COPY scripts ./scripts
 # The synthesized-chunk cache is the only thing the bot writes; it belongs to the unprivileged user.
 RUN mkdir -p /app/.cache/narrator && chown -R node:node /app/.cache
 USER node
-# `npm start` = tsx src/index.ts. (Register the slash commands once with:
-#   docker run --env-file .env narrator npm run deploy-commands)
-CMD ["npm", "start"]
+# The bot itself is PID 1 — node with tsx's loader, the same command line as `npm start` — so `docker stop`'s
+# SIGTERM reaches it directly and it shuts down gracefully (it handles SIGTERM/SIGINT itself, src/index.ts).
+# Not `npm start`: npm would stand between Docker and the bot. It spawns no child processes, so needs no init
+# for reaping (`docker run --init` does no harm). Register the slash commands once with:
+#   docker run --env-file .env narrator node --import tsx scripts/deploy-commands.ts
+CMD ["node", "--import", "tsx", "src/index.ts"]

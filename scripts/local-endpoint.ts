@@ -8,6 +8,7 @@
  * It runs the same emulator the integration tests use (test/support/runpodEmulator.ts). The emulator asks for audio
  * synchronously when a job starts, so each job's espeak run (~0.3 s) happens in a short child process; that blocks
  * this dev server for a moment per job, which is fine here and would not be for a real service.
+ * Ctrl-C / SIGTERM close the server once, however many signals arrive.
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
@@ -76,8 +77,17 @@ process.stdout.write(
   ].join('\n'),
 );
 
+// `process.on`, not `once`: a second Ctrl-C (or npm forwarding the terminal's SIGINT again) must not find node's
+// default handler and kill the process in the middle of closing the server; it only waits for the same close.
+let stopping: Promise<void> | undefined;
 const stop = () => {
-  void emulator.close().then(() => process.exit(0));
+  stopping ??= emulator.close().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`local-endpoint: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    },
+  );
 };
-process.once('SIGINT', stop);
-process.once('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -5,12 +5,19 @@
  *
  * Exit codes: 0 success, 2 bad input or configuration, 1 synthesis failure (130 when interrupted).
  * A progress bar goes to stderr; with --json one final JSON line goes to stdout.
+ *
+ * Ctrl-C: the first SIGINT/SIGTERM aborts the narration, which cancels its jobs on the worker before the process
+ * exits; further signals (a second Ctrl-C, or npm forwarding the terminal's SIGINT once more) are acknowledged and
+ * never cut that cleanup short — a listener stays installed, so no signal falls through to node's default exit.
+ * The WAV is written to a temporary file beside --out and renamed into place only once complete, so --out never
+ * holds a half-written file.
  */
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFromEnv } from '../src/services/config.js';
 import { createEngine, type Engine } from '../src/services/engine.js';
-import { NarratorError, isNarratorError } from '../src/services/errors.js';
+import { NarratorError, isNarratorError, throwIfAborted } from '../src/services/errors.js';
 import { createLogger, scrub } from '../src/services/log.js';
 import { WavFileWriter } from '../src/services/audio/wavFileWriter.js';
 import type { NarrationProgress, NarrationSummary } from '../src/services/orchestrator.js';
@@ -81,6 +88,13 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(parts).toString('utf8');
 }
 
+/** Why jobs wait, as RunPod's /health tells (runpod.ts queueReason): only `cold_start` means workers are starting. */
+const WAITING_NOTES: Readonly<Record<'cold_start' | 'no_workers' | 'queue', string>> = {
+  cold_start: ' (workers warming up)',
+  no_workers: ' (no RunPod workers yet)',
+  queue: ' (queued: workers busy)',
+};
+
 /** A one-line bar redrawn in place on a terminal; on a pipe, a line every 10 %. */
 function progressBar(): (p: NarrationProgress) => void {
   const tty = process.stderr.isTTY;
@@ -88,7 +102,7 @@ function progressBar(): (p: NarrationProgress) => void {
   let note = '';
   return (p) => {
     if (p.type === 'backend') {
-      if (p.event.type === 'waiting') note = p.event.reason === 'no_workers' ? ' (no RunPod workers yet)' : ' (workers warming up)';
+      if (p.event.type === 'waiting') note = WAITING_NOTES[p.event.reason];
       if (p.event.type === 'retry') note = ` (retrying: ${p.event.reason})`;
       return;
     }
@@ -112,9 +126,16 @@ async function run(): Promise<number> {
   const logger = createLogger(config.logLevel);
   const engine: Engine = createEngine(config, logger);
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new NarratorError('aborted', 'interrupted', 'Interrupted.'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const onSignal = () => {
+    if (!abort.signal.aborted) return abort.abort(new NarratorError('aborted', 'interrupted', 'Interrupted.'));
+    if (!repeatedSignalNoted) process.stderr.write('\nnarrate: cancelling the jobs on the worker, one moment…\n');
+    repeatedSignalNoted = true;
+  };
+  let repeatedSignalNoted = false;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // Beside --out (same file system, so the rename is atomic), hidden, unique to this process.
+  const partial = path.join(path.dirname(args.out), `.${path.basename(args.out)}.${process.pid}.partial`);
   let writer: WavFileWriter | undefined;
   try {
     const narration = engine.orchestrator.narrate({
@@ -133,11 +154,16 @@ async function run(): Promise<number> {
         summary = next.value;
         break;
       }
-      writer ??= await WavFileWriter.create(args.out, next.value.audio.sampleRate);
+      writer ??= await WavFileWriter.create(partial, next.value.audio.sampleRate);
       await writer.append(next.value.audio.samples);
     }
-    await writer?.close();
-    writer = undefined;
+    throwIfAborted(abort.signal);
+    if (writer) {
+      const complete = writer;
+      writer = undefined;
+      await complete.close();
+      await rename(partial, args.out);
+    }
     const result = {
       out: args.out,
       backend: engine.backend.kind,
@@ -152,10 +178,8 @@ async function run(): Promise<number> {
     else process.stderr.write(`wrote ${args.out}: ${result.durationSec.toFixed(1)} s of audio, ${result.chunks} chunks in ${(result.totalMs / 1000).toFixed(1)} s (first audio after ${result.firstAudioMs} ms)\n`);
     return 0;
   } finally {
-    if (writer) {
-      await writer.abandon();
-      await rm(args.out, { force: true });
-    }
+    await writer?.abandon();
+    await rm(partial, { force: true });
     await engine.close();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * `npm start`: the bot. Loads the configuration (environment and `.env`), builds the narration engine, logs in,
- * and shuts down gracefully on SIGINT/SIGTERM within a hard 10 s limit.
+ * and shuts down gracefully on SIGINT/SIGTERM within a hard 10 s limit (further signals meanwhile are logged, not
+ * obeyed). Every launcher runs this file as node's own process — `npm start` through `exec`, the Docker image as
+ * PID 1 — so a signal sent to the launcher reaches it (npm forwards SIGINT/SIGTERM to its child and waits for it).
  *
  * Exit codes: 0 after a clean shutdown; 2 when the bot cannot start as configured (no token, invalid token, bad
  * configuration) — with a message that says what to do; 1 for anything else.
@@ -61,11 +63,15 @@ async function main(): Promise<void> {
   }
   const bot = new NarratorBot({ config, engine, logger });
 
+  // A repeated signal is expected, not a user's "hurry up": Ctrl-C in a terminal reaches the whole process group,
+  // so under `npm start` the bot gets SIGINT from the terminal and again from npm, which forwards it; a shard gets
+  // the terminal's SIGINT and the manager's SIGTERM. Exiting on the second would skip the graceful shutdown every
+  // time. The hard limit below still bounds it.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      logger.info({ signal }, 'already shutting down');
+      return;
     }
     stopping = true;
     setTimeout(() => {

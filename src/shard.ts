@@ -8,8 +8,10 @@
  * that, `npm start` is simpler and uses less memory. Each server's voice playback lives in the shard that owns
  * that server, so nothing is shared between processes.
  *
- * Shutdown: SIGINT/SIGTERM are forwarded to every shard, which shuts down gracefully (its own 10 s limit); a
- * shard that exits with code 2 (bad token or configuration) stops the whole manager instead of respawning forever.
+ * Shutdown: SIGINT/SIGTERM are forwarded to every shard, which shuts down gracefully (its own 10 s limit), and the
+ * manager exits only once they have (`npm run start:sharded` execs this process, so npm forwards the signal here
+ * and waits for it); a shard that exits with code 2 (bad token or configuration) stops the whole manager instead
+ * of respawning forever.
  */
 import { REST, Routes, ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';

@@ -21,8 +21,11 @@ interface Run {
   stderr: string;
 }
 
-/** Runs src/index.ts in an empty directory (so no developer `.env` is read) with exactly `env`. */
-async function runBot(env: Record<string, string>, timeoutMs = 20_000): Promise<Run> {
+/**
+ * Runs src/index.ts in an empty directory (so no developer `.env` is read) with exactly `env`. The bound is a hang
+ * guard, not a speed check: tsx's start-up alone took 22 s (2.5 s of CPU) on a loaded 2-core machine.
+ */
+async function runBot(env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
   const cwd = await mkdtemp(join(tmpdir(), 'narrator-start-'));
   try {
     return await new Promise<Run>((resolve, reject) => {

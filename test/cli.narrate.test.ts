@@ -1,6 +1,7 @@
 /**
- * The `narrate` CLI as a user runs it (a child process), against the RunPod emulator and offline:
- * the WAV it writes, its JSON line, its exit codes and messages, and the jobs left on the endpoint.
+ * The `narrate` CLI as a user runs it (a child process), against the RunPod and Flask emulators and offline:
+ * the WAV it writes, its JSON line, its exit codes and messages, and the jobs (and files) left on the worker —
+ * including Ctrl-C pressed once or twice, and two CLIs sharing one single-job Flask worker.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,6 +12,7 @@ import path from 'node:path';
 import { decodeWav } from '../src/services/audio/wav.js';
 import { cleanText } from '../src/services/text/index.js';
 import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
+import { startFlaskEmulator, type FlaskEmulator } from './support/flaskEmulator.js';
 import { LONG_VIETNAMESE_TEXT } from './support/texts.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
@@ -45,6 +47,10 @@ function narrate(args: string[], env: Record<string, string> = {}, onSpawn?: (ki
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     onSpawn?.((sig) => child.kill(sig));
   });
+}
+
+function flaskEnv(emu: FlaskEmulator, extra: Record<string, string> = {}): Record<string, string> {
+  return { TTS_BACKEND: 'flask', F5_TTS_API_URL: emu.baseUrl, ...extra };
 }
 
 function runpodEnv(emu: RunPodEmulator, extra: Record<string, string> = {}): Record<string, string> {
@@ -138,6 +144,97 @@ test('a synthesis failure exits 1 with the reason; a wrong key exits 2; the key 
     assert.equal(run.code, 2);
     assert.match(run.stderr, /Check RUNPOD_API_KEY/);
     assert.ok(!(run.stdout + run.stderr).includes(wrongKey));
+  } finally {
+    await emu.close();
+  }
+});
+
+for (const presses of [1, 2]) {
+  test(`Ctrl-C ${presses === 1 ? 'once' : 'twice, 5 ms apart,'} mid-narration: "Interrupted.", exit 130, every job cancelled, no file at --out`, async () => {
+    const emu = await startRunPodEmulator({ workers: 2, jobTimeMs: () => 20_000 });
+    try {
+      const input = path.join(dir, `ctrl-c-${presses}.txt`);
+      await writeFile(input, LONG_VIETNAMESE_TEXT);
+      // A few runs: a second SIGINT that finds no listener kills the process at once (no cancel, a broken WAV).
+      // NARRATOR_CTRL_C_RUNS=20 for the acceptance check; 3 keep the suite fast.
+      const runs = Number(process.env.NARRATOR_CTRL_C_RUNS ?? 3);
+      for (let run = 0; run < runs; run++) {
+        const out = path.join(dir, `ctrl-c-${presses}-${run}.wav`);
+        let poll: NodeJS.Timeout | undefined;
+        const done = await narrate(['--file', input, '--no-cache', '--out', out], runpodEnv(emu, { MAX_CONCURRENT_JOBS: '2' }), (kill) => {
+          poll = setInterval(() => {
+            if (emu.activeJobs().some((j) => j.status === 'IN_PROGRESS')) {
+              clearInterval(poll);
+              kill('SIGINT');
+              if (presses === 2) setTimeout(() => kill('SIGINT'), 5);
+            }
+          }, 10);
+        }).finally(() => clearInterval(poll));
+        assert.equal(done.code, 130, `run ${run}: ${done.stderr}`);
+        assert.match(done.stderr, /narrate: Interrupted\./);
+        assert.deepEqual(emu.activeJobs(), [], `run ${run}: nothing left queued or running`);
+        await assert.rejects(access(out), `run ${run}: no file at --out`);
+      }
+      assert.ok(emu.jobs.every((j) => j.status === 'CANCELLED'), emu.jobs.map((j) => j.status).join(', '));
+    } finally {
+      await emu.close();
+    }
+  });
+}
+
+test('Flask mode: two CLIs sharing one single-job worker with 2–3 s jobs both finish, and leave nothing on it', async () => {
+  const emu = await startFlaskEmulator({ jobTimeMs: () => 2_000 + Math.random() * 1_000 });
+  try {
+    const texts = ['Hai người cùng dùng một máy chủ.', 'Máy chủ chỉ làm một việc mỗi lúc.'];
+    const runs = await Promise.all(
+      texts.map((text, i) => narrate([text, '--no-cache', '--json', '--out', path.join(dir, `shared-${i}.wav`)], flaskEnv(emu))),
+    );
+    for (const run of runs) assert.equal(run.code, 0, run.stderr);
+    assert.equal(emu.jobs.length, 2);
+    assert.ok(emu.jobs.every((j) => j.outcome === 'completed'));
+    assert.ok(emu.requests.log.some((r) => r.route === 'tts' && r.status === 503), 'they did meet a busy worker');
+    // The one that waited says why: queued behind a busy worker — not "warming up", nothing is starting.
+    assert.ok(runs.some((r) => r.stderr.includes('(queued: workers busy)')), runs.map((r) => r.stderr).join('\n'));
+    assert.ok(runs.every((r) => !r.stderr.includes('warming up')));
+    assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] });
+  } finally {
+    await emu.close();
+  }
+});
+
+test('Flask mode: Ctrl-C mid-job kills it and leaves no progress entry or output file on the worker', async () => {
+  const emu = await startFlaskEmulator({ jobTimeMs: () => 3_000, batches: () => 4 });
+  try {
+    const out = path.join(dir, 'flask-interrupted.wav');
+    let poll: NodeJS.Timeout | undefined;
+    const done = await narrate(['Một câu sẽ bị dừng giữa chừng trên máy chủ.', '--no-cache', '--out', out], flaskEnv(emu), (kill) => {
+      poll = setInterval(() => {
+        if (emu.currentJob()) {
+          clearInterval(poll);
+          kill('SIGINT');
+          setTimeout(() => kill('SIGINT'), 5);
+        }
+      }, 10);
+    }).finally(() => clearInterval(poll));
+    assert.equal(done.code, 130, done.stderr);
+    assert.equal(emu.jobs[0]?.outcome, 'cancelled');
+    assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] }, 'the worker rewrote the entry after the kill; it was still deleted');
+    await assert.rejects(access(out));
+  } finally {
+    await emu.close();
+  }
+});
+
+test('Flask mode: a voice missing on the worker costs exactly one job, and says what path it asked', async () => {
+  const emu = await startFlaskEmulator({ voices: ['narrator'], jobTimeMs: () => 200 });
+  try {
+    const input = path.join(dir, 'ghost.txt');
+    await writeFile(input, LONG_VIETNAMESE_TEXT);
+    const run = await narrate(['--file', input, '--voice', 'ghost', '--no-cache'], flaskEnv(emu, { TTS_VOICES: 'narrator,ghost' }));
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, /"ghost" is not installed on the worker \(looked for sample\/sample\/ghost\.wav\); check REF_NAME_TEMPLATE/);
+    assert.equal(emu.requests.count('tts'), 1, 'one POST /tts, no second chunk tried');
+    assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] });
   } finally {
     await emu.close();
   }

@@ -2,6 +2,8 @@
  * The Flask emulator against the contract (shared/contracts/worker.md §3) and the worker's own source, driven
  * with plain fetch: validation order, the one-job lock (503 busy), the progress sequence, kill at the next
  * batch, clean-up, downloads, cold model load and injected failures.
+ * Each test ends like a tidy client would — every job over, its output file and progress entry deleted through the
+ * worker's own routes — and close() then proves the emulator holds nothing more (its teardown invariant).
  */
 import { describe, test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -89,8 +91,20 @@ const ended = (p: Progress): boolean => p.progress === 100 || p.progress === -1;
 
 async function emulator(t: TestContext, opts: FlaskEmulatorOptions = {}): Promise<FlaskEmulator> {
   const emu = await startFlaskEmulator(opts);
-  t.after(() => emu.close());
+  t.after(async () => {
+    await tidyUp(emu);
+    await emu.close();
+  });
   return emu;
+}
+
+/** What a client should do after its jobs: wait for the worker to be idle, delete each output file and progress entry. */
+async function tidyUp(emu: FlaskEmulator): Promise<void> {
+  await emu.waitIdle(5000);
+  for (const j of emu.jobs) {
+    await call(emu, 'DELETE', `/tts/cleanup-file/${encodeURIComponent(j.filename)}`);
+    await call(emu, 'DELETE', `/tts/progress/${encodeURIComponent(j.id)}`);
+  }
 }
 
 const job = (text = TEXT, extra: Record<string, unknown> = {}) => ({ text, ref_name: 'sample/narrator.wav', speed: 0.9, ...extra });
@@ -176,7 +190,8 @@ describe('Flask emulator: POST /tts', () => {
       ],
     );
     const last = seen.at(-1);
-    assert.match(last?.extra ?? '', /^Completed in 0\.\d\ds$/);
+    // The worker's own wording with its elapsed seconds; how many depends on the machine's load, not asserted.
+    assert.match(last?.extra ?? '', /^Completed in \d+\.\d\ds$/);
     assert.equal(last?.filename, accepted.filename);
     assert.deepEqual([seen[5]?.batch_current, seen[5]?.batch_total], [2, 3]);
 
@@ -223,8 +238,8 @@ describe('Flask emulator: POST /tts', () => {
     assert.equal((await call(emu, 'POST', '/tts', job('Câu khác.'))).status, 503);
 
     await emu.waitIdle(2000);
-    const releasedAfter = performance.now() - killedAt;
-    assert.ok(releasedAfter > 20 && releasedAfter < 350, `lock released ${releasedAfter} ms after the kill`);
+    // Order, not milliseconds: the lock was released after the kill was accepted, at the batch checkpoint.
+    assert.ok(emu.jobs[0]!.finishedAt! > killedAt, 'the lock was held past the kill');
     const final = await progress(emu, id);
     assert.deepEqual([final.progress, final.status, final.extra], [-1, 'cancelled', `Job ${id} was cancelled`]);
     assert.equal(emu.jobs[0]?.outcome, 'cancelled');
@@ -278,6 +293,40 @@ describe('Flask emulator: POST /tts', () => {
     await submit(emu, job('boom'));
   });
 
+  test('an entry deleted right after a kill comes back when the worker thread stops; the WAV stays until cleanup-file', async (t) => {
+    const emu = await emulator(t, { jobTimeMs: () => 1000, batches: () => 4 });
+    const { job_id: id } = await submit(emu, job());
+    await watch(emu, id, (p) => p.extra === 'Batch 1/4');
+    assert.equal((await call(emu, 'POST', `/tts/kill/${id}`)).status, 200);
+    await call(emu, 'DELETE', `/tts/progress/${id}`);
+    assert.deepEqual(emu.leftovers().progress, [], 'deleted for now');
+    await emu.waitIdle(2000);
+    assert.deepEqual(emu.leftovers().progress, [id], 'rewritten by the worker thread');
+    assert.deepEqual((await progress(emu, id)).status, 'cancelled');
+    await call(emu, 'DELETE', `/tts/progress/${id}`);
+
+    const done = await submit(emu, job('Câu khác.'));
+    await emu.waitIdle(2000);
+    assert.equal((await fetch(done.wav_url).then((r) => r.arrayBuffer())).byteLength > 44, true);
+    assert.deepEqual(emu.leftovers().files, [done.filename], 'downloading does not delete the file');
+    const del = await call(emu, 'DELETE', `/tts/cleanup-file/${encodeURIComponent(done.filename)}`);
+    assert.deepEqual(del.json, { filename: done.filename, status: 'deleted' });
+    assert.equal(emu.jobs[1]?.fileDeleted, true);
+    assert.deepEqual(emu.leftovers(), { running: undefined, progress: [], files: [] }, 'cleanup-file also drops the entry naming the file');
+    assert.equal((await call(emu, 'DELETE', `/tts/cleanup-file/${encodeURIComponent(done.filename)}`)).status, 404);
+  });
+
+  test('close() refuses, listing them, while a job runs or an entry or a file is left', async () => {
+    const emu = await startFlaskEmulator({ jobTimeMs: () => 20 });
+    const { job_id: id, filename } = await submit(emu, job());
+    await assert.rejects(emu.close(), (err: Error) => err.message.includes(id) && err.message.includes('running'));
+    const again = await startFlaskEmulator({ jobTimeMs: () => 20 });
+    await submit(again, job());
+    await again.waitIdle(1000);
+    await assert.rejects(again.close(), (err: Error) => err.message.includes(again.jobs[0]!.filename));
+    assert.notEqual(filename, '');
+  });
+
   test('DELETE /tts/progress/{id} cleans up (recorded); the id then reads pending', async (t) => {
     const emu = await emulator(t, { jobTimeMs: () => 20 });
     const { job_id: id } = await submit(emu, job());
@@ -297,10 +346,13 @@ describe('Flask emulator: POST /tts', () => {
     assert.ok(performance.now() - t0 >= 250);
     assert.ok(seen.some((p) => p.status === 'loading_model'));
     assert.equal(StatusBody.parse((await call(emu, 'GET', '/status')).json).model_loaded, true);
-    const t1 = performance.now();
-    await submit(emu, job('Lần hai nhanh hơn.'));
+    // The second job does not load the model again: it runs shorter than the first, whose extra was the load
+    // (a comparison of the two runs, which the machine's load stretches alike — no absolute bound).
+    const second = await submit(emu, job('Lần hai nhanh hơn.'));
+    assert.equal((await watch(emu, second.job_id, ended)).at(-1)?.status, 'completed');
     await emu.waitIdle(1000);
-    assert.ok(performance.now() - t1 < 240, 'the second job does not load the model again');
+    const [a, b] = emu.jobs.map((j) => j.finishedAt! - j.submittedAt);
+    assert.ok(b! < a!, `second job ${b} ms, first ${a} ms`);
   });
 
   test('httpFault: a bare 502 for the first POST /tts, then normal service', async (t) => {

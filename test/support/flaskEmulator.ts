@@ -12,10 +12,18 @@
  * - POST /tts/kill/{id} writes `cancelled` at once but the job only stops (and the lock is only released) at its
  *   next checkpoint: the batch progress callback, i.e. when the current batch ends; a kill during the last batch
  *   or saving_audio is too late and the job completes; steps between kill and checkpoint overwrite the
- *   `cancelled` progress, as in the real code;
+ *   `cancelled` progress, and the thread writes its own final entry when it stops — so a progress entry deleted
+ *   right after the kill comes back, as in the real code;
+ * - output WAVs stay in the output folder until DELETE /tts/cleanup-file/{filename} (which also drops the progress
+ *   entry naming that file); progress entries stay until DELETE /tts/progress/{id};
  * - every JSON reply is Flask's `jsonify`: compact, keys sorted, trailing newline; unknown routes get Flask's
  *   HTML 404.
  * `invalid_speed` is in the contract but not in the public worker source, so its range is a guess (0.1–3.0).
+ * (Not reproduced: the real POST /tts also writes a `progress_temp.json` that nothing ever deletes.)
+ *
+ * Teardown invariant: close() rejects, listing them, while a job still runs or a progress entry or an output file is
+ * left — so every test that uses the emulator proves its client cleaned up on the worker (the server is closed
+ * either way).
  *
  * The voice rules (`resolveRefName`, `speedIsValid`) are exported because the RunPod handler forwards its input
  * to this same API inside the worker: the RunPod emulator applies them to produce `Flask API error: …` failures.
@@ -134,7 +142,7 @@ export interface FlaskFaultContext {
   readonly jobIndex: number;
 }
 
-export type FlaskRoute = 'health' | 'status' | 'voices' | 'tts' | 'progress' | 'progress-delete' | 'kill' | 'output' | 'unknown';
+export type FlaskRoute = 'health' | 'status' | 'voices' | 'tts' | 'progress' | 'progress-delete' | 'kill' | 'output' | 'cleanup-file' | 'unknown';
 
 export interface FlaskEmulatorOptions {
   readonly voices?: readonly string[];
@@ -174,6 +182,8 @@ export interface FlaskJobRecord {
   /** Whether someone sent DELETE /tts/progress/{id} (the seed's clean-up). */
   progressDeleted: boolean;
   downloads: number;
+  /** Whether its output file was deleted through DELETE /tts/cleanup-file/{filename}. */
+  fileDeleted: boolean;
 }
 
 export interface FlaskEmulator {
@@ -185,6 +195,9 @@ export interface FlaskEmulator {
   currentJob(): FlaskJobRecord | undefined;
   /** Resolves once no job holds the lock; rejects after `timeoutMs` (default 10 s). */
   waitIdle(timeoutMs?: number): Promise<void>;
+  /** What the worker still holds: the running job, progress entries (by job id), output files (by name). */
+  leftovers(): { readonly running: string | undefined; readonly progress: string[]; readonly files: string[] };
+  /** Stops the server; rejects (after stopping it) when leftovers() is not empty. */
   close(): Promise<void>;
 }
 
@@ -364,6 +377,7 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
       killRequestedAt: undefined,
       progressDeleted: false,
       downloads: 0,
+      fileDeleted: false,
     };
     jobs.push(job);
     current = job;
@@ -384,9 +398,10 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
   };
 
   const route = (method: string, path: string): { route: FlaskRoute; param?: string; allowed: boolean } => {
-    const m = /^\/(tts\/progress|tts\/kill|output)\/(.+)$/.exec(path);
+    const m = /^\/(tts\/progress|tts\/kill|tts\/cleanup-file|output)\/(.+)$/.exec(path);
     if (m) {
       const param = m[2] ?? '';
+      if (m[1] === 'tts/cleanup-file') return { route: 'cleanup-file', param, allowed: method === 'DELETE' };
       if (m[1] === 'tts/progress') return { route: method === 'DELETE' ? 'progress-delete' : 'progress', param, allowed: method === 'GET' || method === 'DELETE' };
       if (m[1] === 'tts/kill') return { route: 'kill', param, allowed: method === 'POST' };
       return { route: 'output', param, allowed: method === 'GET' || method === 'HEAD' };
@@ -460,6 +475,20 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
         writeProgress(param, -1, 'cancelled', 'Job cancelled by user');
         return reply(res, 200, { status: 'cancelled', job_id: param, message: 'Job cancelled. GPU memory released.' });
       }
+      case 'cleanup-file': {
+        const file = files.get(param);
+        if (!file) return reply(res, 404, { status: 'not_found', message: `File ${param} not found` });
+        files.delete(param);
+        file.job.fileDeleted = true;
+        // The real route also drops the (first) progress entry that names this file.
+        for (const [id, p] of progress) {
+          if (p.filename === param) {
+            progress.delete(id);
+            break;
+          }
+        }
+        return reply(res, 200, { status: 'deleted', filename: param });
+      }
       case 'output': {
         const file = files.get(param);
         if (!file) return reply(res, 404, { error: 'File not found', path: `/app/output/${param}` });
@@ -469,6 +498,7 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
     }
   });
   const baseUrl = server.origin;
+  const leftovers = () => ({ running: current?.id, progress: [...progress.keys()], files: [...files.keys()] });
 
   return {
     baseUrl,
@@ -479,11 +509,16 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
       await waitUntil(changed, timers, () => closed || current === undefined, timeoutMs, 'Flask emulator idle');
       if (closed) throw new Error('Flask emulator closed');
     },
+    leftovers,
     async close() {
+      const left = leftovers();
       closed = true;
       timers.clearAll();
       changed.notify();
       await server.close();
+      if (left.running !== undefined || left.progress.length > 0 || left.files.length > 0) {
+        throw new Error(`Flask emulator closed with work left on the worker: ${JSON.stringify(left)}`);
+      }
     },
   };
 }

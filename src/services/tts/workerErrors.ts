@@ -54,9 +54,7 @@ export function classifyWorkerError(error: unknown, output?: unknown, voice?: st
   }
   if (lower.startsWith('flask api error') || lower === 'flask_api_error') {
     const body = `${text} ${outputMessage}`.toLowerCase();
-    if (body.includes('ref_not_found')) {
-      return new NarratorError('user', 'voice_not_installed', voice ? `The voice "${voice}" is not installed on the worker.` : 'The voice is not installed on the worker.', detail);
-    }
+    if (body.includes('ref_not_found')) return voiceNotInstalled(voice, detail);
     if (body.includes('invalid_speed')) {
       return new NarratorError('user', 'speed_invalid', 'The worker rejected the speed.', detail);
     }
@@ -76,6 +74,29 @@ export function classifyWorkerError(error: unknown, output?: unknown, voice?: st
     return new NarratorError('transient', 'handler_crashed', 'The TTS worker crashed while synthesizing.', detail);
   }
   return new NarratorError('permanent', 'worker_error', 'The TTS worker reported an error.', detail);
+}
+
+/**
+ * `ref_not_found`: the worker found no reference WAV at the path it built from our `ref_name`. When the voice is
+ * really installed the usual cause is REF_NAME_TEMPLATE not matching the worker build (the seed's image wants
+ * `sample/{voice}.wav`, later ones join the name under their sample folder and want `{voice}`, so the template
+ * `sample/{voice}.wav` makes them look for `sample/sample/x.wav`). So the message names the path the worker
+ * checked (from its `details`, when the answer has them) and the setting to look at.
+ */
+export function voiceNotInstalled(voice: string | undefined, detail: string): NarratorError {
+  const checked = /"full_path_checked"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1] ?? /"cleaned_ref_name"\s*:\s*"([^"\\]{1,300})"/.exec(detail)?.[1];
+  // Relative to the worker's folder (its sample dir is ./sample): `/app/sample/sample/x.wav` → `sample/sample/x.wav`.
+  const path = checked
+    ?.replace(/^.*?\/(?=sample\/)/, '')
+    .replace(/[^\p{L}\p{N} ._/:-]/gu, '')
+    .slice(-60);
+  const which = voice ? `The voice "${voice}"` : 'The voice';
+  return new NarratorError(
+    'user',
+    'voice_not_installed',
+    `${which} is not installed on the worker${path ? ` (looked for ${path})` : ''}; check REF_NAME_TEMPLATE.`,
+    detail,
+  );
 }
 
 /** RunPod turns a raised exception into a JSON string `{"error_type","error_message",…}`. */
