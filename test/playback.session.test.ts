@@ -132,6 +132,8 @@ describe('GuildSession', () => {
     assert.equal(session.enqueue(c), 2);
     assert.equal(b.snapshot().queuePosition, 1);
     assert.equal(c.snapshot().queuePosition, 2);
+    // The scheduler starts jobs one event-loop turn after they become ready (so narrations started together interleave).
+    await waitFor('a synthesizing', () => backend.started.length > 0);
     assert.deepEqual(backend.started.map((t) => t.split(' ')[0]), ['Alpha'], 'only the current one is synthesized');
 
     await waitFor('b prefetched while a plays', () => b.synthesisStarted);
