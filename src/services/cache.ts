@@ -201,8 +201,12 @@ export class AudioCache {
     return payload;
   }
 
-  /** Stores `bytes` under `key` atomically, then evicts least recently used entries if the folder is over the cap. */
-  async set(key: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * Stores `bytes` under `key` atomically, then evicts least recently used entries if the folder is over the cap.
+   * `maintain: 'background'` returns as soon as the entry is in place and re-reads the folder afterwards: a fresh
+   * chunk on its way to the listener must not wait for a scan of the whole cache.
+   */
+  async set(key: string, bytes: Uint8Array, opts: { readonly maintain?: 'await' | 'background' } = {}): Promise<void> {
     assertKey(key);
     if (!this.enabled) return;
     await this.#init();
@@ -229,6 +233,19 @@ export class AudioCache {
     }
     this.#track(key, data.length, now);
     this.#justWritten = key;
+    if (opts.maintain === 'background') {
+      void this.#maintainQuietly();
+      return;
+    }
+    await this.#maintainQuietly();
+  }
+
+  /** Resolves once the size-cap maintenance started by earlier writes has finished (tests, orderly exits). */
+  async settled(): Promise<void> {
+    while (this.#maintaining) await this.#maintaining;
+  }
+
+  async #maintainQuietly(): Promise<void> {
     try {
       await this.#maintain();
     } catch (err) {
@@ -278,7 +295,7 @@ export class AudioCache {
 
   async #storeQuietly(key: string, bytes: Uint8Array): Promise<void> {
     try {
-      await this.set(key, bytes);
+      await this.set(key, bytes, { maintain: 'background' });
     } catch (err) {
       this.#log.warn({ err }, 'audio cache: could not store a chunk; continuing without caching it');
     }
