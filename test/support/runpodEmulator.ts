@@ -31,7 +31,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
-import { fakeSynthesize, latencyModel, type FakeWavFormat } from './fakeVoice.js';
+import { fakeSynthesize, latencyModel, seededRandom, type FakeWavFormat } from './fakeVoice.js';
 import {
   DEFAULT_REF_NAME_TEMPLATE,
   DEFAULT_VOICES,
@@ -875,14 +875,3 @@ function streamZeros(res: ServerResponse, total: number, declareLength: boolean,
   pump();
 }
 
-/** mulberry32: a small seeded PRNG, so a storm is the same storm on every run. */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
