@@ -217,7 +217,7 @@ const en = {
   voiceMessageNoPermission: () => 'I lack the **Send Voice Messages** permission here',
   voiceMessageTooLarge: () => 'it is larger than this server’s upload limit',
   voiceMessageRefused: () => 'Discord refused it',
-  gpuStarting: (p: { seconds: number }) => `🧊 The GPU is starting — first audio in about ${p.seconds} s.`,
+  gpuStarting: (p: { seconds: number }) => `🧊 The GPU is starting, first audio in about ${p.seconds} s.`,
   statusTitle: () => '**Narrator status**',
   statusRunpod: (p: { idle: number; running: number; initializing: number; throttled: number; inQueue: number; inProgress: number }) =>
     `Backend: **RunPod** — workers: ${p.idle} idle, ${p.running} running, ${p.initializing} initializing, ${p.throttled} throttled · jobs: ${p.inQueue} in queue, ${p.inProgress} in progress`,
