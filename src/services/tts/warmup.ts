@@ -63,6 +63,11 @@ export class WarmUp {
     return this.jobs.size;
   }
 
+  /** True while keep-warm jobs are scheduled (RUNPOD_KEEP_WARM_MIN after the last narration). */
+  get keepingWarm(): boolean {
+    return this.timer !== undefined;
+  }
+
   /** The last observed cold start, or the default: what "about N s" says. */
   coldStartEstimateSec(): number {
     return Math.max(1, Math.round((this.lastColdStartMs ?? this.opts.defaultColdStartMs ?? 45_000) / 1000));
