@@ -9,12 +9,13 @@
  * - Without Send Voice Messages, the reply falls back to the file and says why.
  * - `/status` shows the emulator's worker and queue figures.
  * - No output given and no voice channel: the refusal names `output:file` and `output:voice_message`.
+ * - `/stop` by the requester cancels a file narration (its GPU job too); shutdown cancels one and tells its user.
  * Ends with no job left on the emulator, no voice connection and a clean shutdown.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeDiscord, rms } from './support/fakeDiscord/index.js';
-import { commandDefinitions, contentOf, createVoiceGuild, startBot, type BotProcess, type VoiceGuild } from './support/botHarness.js';
+import { commandDefinitions, contentOf, createVoiceGuild, pollUntil, startBot, type BotProcess, type VoiceGuild } from './support/botHarness.js';
 import { decodeTestWav } from './support/fakeVoice.js';
 import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
 
@@ -51,7 +52,8 @@ describe('outputs without a voice channel, the cold-start notice and /status', (
 
   before(async () => {
     // Cold workers: the first job waits while one boots (idle = running = 0 until then).
-    runpod = await startRunPodEmulator({ workers: 2, coldStartMs: 1_500, jobTimeMs: () => 150 });
+    // A text containing "chậm" (slow) takes a minute per job: long enough to be stopped mid-way.
+    runpod = await startRunPodEmulator({ workers: 2, coldStartMs: 1_500, jobTimeMs: (input) => (String(input.text).includes('chậm') ? 60_000 : 150) });
     fake = await FakeDiscord.start({ commands: commandDefinitions() });
     // alice is in no voice channel; bob is.
     world = createVoiceGuild(fake, 'Làng', ['alice', 'bob'], ['bob']);
@@ -151,5 +153,28 @@ describe('outputs without a voice channel, the cold-start notice and /status', (
     const data = reply.data as { content: string; flags: number };
     assert.match(data.content, /`output:file` or `output:voice_message`/);
     assert.equal(data.flags & 64, 64, 'ephemeral');
+  });
+
+  test('/stop by the requester cancels a file narration and its GPU job', async () => {
+    const inv = fake.invokeCommand({ user: world.users.alice!, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { text: 'Đọc thật chậm nhé.', output: 'file' } });
+    await inv.deferred();
+    await pollUntil(() => (runpod.activeJobs().length > 0 ? true : undefined), 20_000, 'the slow job to be submitted');
+    const stop = fake.invokeCommand({ user: world.users.alice!, guild: world.guild.id, channel: world.text.id, name: 'stop', options: {} });
+    const reply = await stop.replied();
+    assert.match(contentOf(reply), /1/);
+    const final = await inv.waitForEdit((e) => /Stopped|stopped/.test(contentOf(e)), 10_000);
+    assert.equal(final.files.length, 0);
+    await pollUntil(() => (runpod.activeJobs().length === 0 ? true : undefined), 10_000, 'the job to be cancelled');
+    assert.equal(fake.voiceRequests.length, 0);
+  });
+
+  test('shutdown cancels a running file narration, tells its user, and leaves no job behind', async () => {
+    const inv = fake.invokeCommand({ user: world.users.alice!, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { text: 'Lại đọc thật chậm.', output: 'voice_message' } });
+    await inv.deferred();
+    await pollUntil(() => (runpod.activeJobs().length > 0 ? true : undefined), 20_000, 'the slow job to be submitted');
+    await bot.stopCleanly();
+    const last = inv.edits.at(-1);
+    assert.ok(last && /restart|shut/i.test(contentOf(last)), `the reply says the bot is shutting down: ${last ? contentOf(last) : '(none)'}`);
+    assert.equal(runpod.activeJobs().length, 0, 'no job left on the emulator');
   });
 });
