@@ -178,3 +178,23 @@ describe('outputs without a voice channel, the cold-start notice and /status', (
     assert.equal(runpod.activeJobs().length, 0, 'no job left on the emulator');
   });
 });
+
+describe('RUNPOD_WARM_ON_START in the real bot', () => {
+  test('one tiny job at start-up; shutdown cancels it while it waits for a cold worker (none left on the emulator)', async () => {
+    const runpod = await startRunPodEmulator({ workers: 1, coldStartMs: 120_000 });
+    const fake = await FakeDiscord.start({ commands: commandDefinitions() });
+    let bot: BotProcess | undefined;
+    try {
+      bot = await startBot({ fake, runpod, env: { CACHE_MAX_MB: '0', TTS_VOICES: 'narrator', RUNPOD_WARM_ON_START: '1' } });
+      await pollUntil(() => (runpod.activeJobs().length === 1 ? true : undefined), 20_000, 'the warm-up job');
+      assert.equal(runpod.jobs.length, 1, 'exactly one warm-up job');
+      await bot.stopCleanly();
+      assert.equal(runpod.activeJobs().length, 0, 'the warm-up job was cancelled at shutdown');
+      assert.equal(runpod.jobs[0]!.status, 'CANCELLED');
+    } finally {
+      await bot?.dispose();
+      await fake.close();
+      await runpod.close();
+    }
+  });
+});
