@@ -105,7 +105,13 @@ export function voiceMessageTarget(
     if (interaction.appPermissions && !interaction.appPermissions.has(PermissionFlagsBits.SendVoiceMessages)) {
       return fallback(t.voiceMessageNoPermission());
     }
-    const audio = await voiceMessageAudio(wav.data);
+    let audio;
+    try {
+      audio = await voiceMessageAudio(wav.data);
+    } catch (err) {
+      options.logger.warn({ err: String(err) }, 'could not encode the voice message');
+      return fallback(t.voiceMessageRefused());
+    }
     const ogg: OutgoingFile = { name: 'voice-message.ogg', data: Buffer.from(audio.ogg), description: 'Narration (voice message)' };
     if (audio.ogg.byteLength > options.attachmentSizeLimit) return fallback(t.voiceMessageTooLarge());
     // The reply keeps the text and the outcome; the voice message carries only the audio.
