@@ -1,5 +1,6 @@
 /**
- * Wires the engine from the config: backend, process-wide deadline-first scheduler, disk cache, orchestrator.
+ * Wires the engine from the config: backend, process-wide deadline-first scheduler, disk cache, orchestrator, and
+ * for RunPod the warm-up keeper (cold-start notice, RUNPOD_WARM_ON_START / RUNPOD_KEEP_WARM_MIN), closed first.
  * The CLI and the bot both start here, so they behave the same.
  */
 import type { Logger } from 'pino';

@@ -16,6 +16,8 @@
  * Everything the worker sends is capped (MAX_AUDIO_BYTES) and its download/confirmation URLs go through
  * workerUrl.ts (https or listed hosts, no private addresses). The API key only ever goes to the RunPod API host,
  * never to the worker's URLs, and never into a message.
+ * Also `health()` (the endpoint's `/health`, for /status and the cold-start notice) and `warmUp()` (a tiny job
+ * whose audio is discarded, cancelled like any other on abort — see warmup.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
