@@ -25,12 +25,14 @@ import type { Engine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
 import { scrub } from './services/log.js';
 import { PlaybackManager } from './services/playback/playbackManager.js';
+import { DetachedNarrations } from './services/playback/detachedNarrations.js';
+import { backendStatus, type StatusBackend, type StatusReport } from './services/status.js';
 import { watchVoiceListeners } from './services/playback/voiceListeners.js';
 import { errorText, langOf, texts } from './messages.js';
 
 export interface BotDeps {
   readonly config: Config;
-  readonly engine: Pick<Engine, 'orchestrator' | 'backend' | 'scheduler' | 'close'>;
+  readonly engine: Pick<Engine, 'orchestrator' | 'backend' | 'scheduler' | 'close'> & Partial<Pick<Engine, 'cache' | 'warmUp'>>;
   readonly logger: Logger;
   readonly commands?: readonly Command[];
   /** Overrides for tests (shorter voice timeouts). */
@@ -54,6 +56,9 @@ export function createClient(config: Config): Client {
 export class NarratorBot {
   readonly client: Client;
   readonly playback: PlaybackManager;
+  /** `/narrate output:file|voice_message`: narrations without a voice channel. */
+  readonly detached: DetachedNarrations;
+  private readonly startedAt = performance.now();
   private readonly commands: ReadonlyMap<string, Command>;
   private readonly context: CommandContext;
   private readonly background = new Set<Promise<unknown>>();
@@ -74,8 +79,12 @@ export class NarratorBot {
         maxQueue: deps.config.discord.maxQueuePerGuild,
         logger: deps.logger,
       });
+    this.detached = new DetachedNarrations(deps.config.discord.maxQueuePerGuild);
     this.commands = new Map((deps.commands ?? allCommands).map((c) => [c.data.name, c]));
     this.context = {
+      detached: this.detached,
+      warmUp: deps.engine.warmUp,
+      statusReport: () => this.statusReport(),
       config: deps.config,
       orchestrator: deps.engine.orchestrator,
       backend: deps.engine.backend,
@@ -98,6 +107,29 @@ export class NarratorBot {
   /** Logs in. Rejects (TokenInvalid, network…) when Discord cannot be reached or refuses the token. */
   async start(): Promise<void> {
     await this.client.login(this.deps.config.discord.token);
+    this.deps.engine.warmUp?.start();
+  }
+
+  /** What /status shows: the backend's health, the cache, and this process's narrations and scheduler. */
+  async statusReport(): Promise<StatusReport> {
+    const backend = await backendStatus(this.deps.engine.backend as StatusBackend);
+    const sessions = this.playback.all();
+    const cache = this.deps.engine.cache;
+    const scheduler = this.deps.engine.scheduler;
+    return {
+      backend,
+      cache: cache && { bytes: cache.totalBytes, files: cache.size, ...cache.lookups },
+      bot: {
+        playing: sessions.filter((s) => s.current !== undefined).length,
+        queued: sessions.reduce((n, s) => n + s.waiting.length, 0),
+        guilds: sessions.length,
+        detached: this.detached.size,
+        slotsBusy: scheduler.active,
+        slots: scheduler.concurrency,
+        chunksWaiting: scheduler.queued,
+        uptimeSec: (performance.now() - this.startedAt) / 1000,
+      },
+    };
   }
 
   private wireEvents(): void {
@@ -190,6 +222,7 @@ export class NarratorBot {
     // Cancels every narration: queued ones never start, running GPU jobs get their /cancel from the engine, and
     // each requester's reply is edited to say the bot is shutting down.
     this.playback.shutdown();
+    this.detached.shutdown();
     const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
     // Both in parallel, bounded: the replies' final edits, and the engine draining its cancelled jobs.
     const engineClosed = this.deps.engine.close().catch((err: unknown) => this.log.warn({ err: describe(err) }, 'engine close failed'));

@@ -201,6 +201,35 @@ const en = {
   errCancelled: () => 'The narration was cancelled.',
   errVoiceConnect: () => 'I could not connect to the voice channel. Try again in a moment.',
   errUnexpected: () => 'Something went wrong on my side. Please try again.',
+
+  // --- outputs, /status, warm-up (issue 12) ---
+  optOutputDescription: 'Where the audio goes: your voice channel (default), a file, or a voice message',
+  outputChoiceVoice: 'voice channel',
+  outputChoiceFile: 'file (no voice channel needed)',
+  outputChoiceVoiceMessage: 'voice message (no voice channel needed)',
+  cmdStatusDescription: 'Show the speech backend’s health and what the bot is doing',
+  notInVoiceTryOutputs: () =>
+    'Join a voice channel first, then use `/narrate` again — or use `output:file` or `output:voice_message`, which work without one.',
+  doneFile: (p: { duration: string; voice: string; speed: number }) => `✅ Narrated · ${p.duration} · voice **${p.voice}** · speed ${p.speed} · as a file`,
+  doneVoiceMessage: (p: { duration: string; voice: string; speed: number }) =>
+    `✅ Narrated · ${p.duration} · voice **${p.voice}** · speed ${p.speed} · posted as a voice message below`,
+  voiceMessageFallback: (p: { why: string }) => `🎙️ I could not post it as a voice message (${p.why}), so it is attached as a file.`,
+  voiceMessageNoPermission: () => 'I lack the **Send Voice Messages** permission here',
+  voiceMessageTooLarge: () => 'it is larger than this server’s upload limit',
+  voiceMessageRefused: () => 'Discord refused it',
+  gpuStarting: (p: { seconds: number }) => `🧊 The GPU is starting, first audio in about ${p.seconds} s.`,
+  statusTitle: () => '**Narrator status**',
+  statusRunpod: (p: { idle: number; running: number; initializing: number; throttled: number; inQueue: number; inProgress: number }) =>
+    `Backend: **RunPod** — workers: ${p.idle} idle, ${p.running} running, ${p.initializing} initializing, ${p.throttled} throttled · jobs: ${p.inQueue} in queue, ${p.inProgress} in progress`,
+  statusRunpodDown: (p: { reason: string }) => `Backend: **RunPod** — health check failed (${p.reason})`,
+  statusFlask: (p: { ok: boolean; voices?: number }) =>
+    p.ok ? `Backend: **Flask** — \`/voices\` reachable (${p.voices ?? 0} voices)` : 'Backend: **Flask** — `/voices` not reachable',
+  statusLocal: () => 'Backend: **local** (offline voice, espeak-ng)',
+  statusNarrations: (p: { playing: number; queued: number; detached: number; guilds: number }) =>
+    `Narrations: ${p.playing} playing, ${p.queued} queued in ${p.guilds} server(s), ${p.detached} as files/voice messages`,
+  statusScheduler: (p: { busy: number; slots: number; waiting: number }) => `GPU slots: ${p.busy}/${p.slots} busy, ${p.waiting} chunk(s) waiting`,
+  statusCache: (p: { mb: string; files: number; hitRate: string }) => `Cache: ${p.mb} MB in ${p.files} file(s), hit rate ${p.hitRate}`,
+  statusUptime: (p: { uptime: string }) => `Uptime: ${p.uptime}`,
 };
 
 export type Texts = typeof en;
@@ -307,6 +336,32 @@ const vi: Texts = {
   errCancelled: () => 'Việc đọc đã bị huỷ.',
   errVoiceConnect: () => 'Mình không kết nối được vào kênh thoại. Hãy thử lại sau.',
   errUnexpected: () => 'Có lỗi xảy ra phía bot. Hãy thử lại.',
+
+  // --- outputs, /status, warm-up (issue 12) ---
+  optOutputDescription: 'Nơi nhận âm thanh: kênh thoại của bạn (mặc định), một tệp, hoặc tin nhắn thoại',
+  outputChoiceVoice: 'kênh thoại',
+  outputChoiceFile: 'tệp (không cần kênh thoại)',
+  outputChoiceVoiceMessage: 'tin nhắn thoại (không cần kênh thoại)',
+  cmdStatusDescription: 'Xem tình trạng máy chủ giọng nói và bot',
+  notInVoiceTryOutputs: () =>
+    'Hãy vào một kênh thoại trước, rồi dùng lại `/narrate` — hoặc dùng `output:file` hay `output:voice_message`, không cần kênh thoại.',
+  doneFile: (p) => `✅ Đã đọc · ${p.duration} · giọng **${p.voice}** · tốc độ ${p.speed} · dạng tệp`,
+  doneVoiceMessage: (p) => `✅ Đã đọc · ${p.duration} · giọng **${p.voice}** · tốc độ ${p.speed} · đã gửi tin nhắn thoại bên dưới`,
+  voiceMessageFallback: (p) => `🎙️ Mình không gửi được tin nhắn thoại (${p.why}), nên đính kèm dạng tệp.`,
+  voiceMessageNoPermission: () => 'mình thiếu quyền **Gửi tin nhắn thoại** ở đây',
+  voiceMessageTooLarge: () => 'nó lớn hơn giới hạn tải lên của máy chủ',
+  voiceMessageRefused: () => 'Discord từ chối',
+  gpuStarting: (p) => `🧊 GPU đang khởi động — khoảng ${p.seconds} giây nữa sẽ có âm thanh đầu tiên.`,
+  statusTitle: () => '**Tình trạng Narrator**',
+  statusRunpod: (p) =>
+    `Máy chủ: **RunPod** — worker: ${p.idle} rảnh, ${p.running} đang chạy, ${p.initializing} đang khởi động, ${p.throttled} bị giới hạn · job: ${p.inQueue} đang chờ, ${p.inProgress} đang chạy`,
+  statusRunpodDown: (p) => `Máy chủ: **RunPod** — kiểm tra sức khoẻ thất bại (${p.reason})`,
+  statusFlask: (p) => (p.ok ? `Máy chủ: **Flask** — \`/voices\` truy cập được (${p.voices ?? 0} giọng)` : 'Máy chủ: **Flask** — không truy cập được `/voices`'),
+  statusLocal: () => 'Máy chủ: **local** (giọng ngoại tuyến, espeak-ng)',
+  statusNarrations: (p) => `Bài đọc: ${p.playing} đang phát, ${p.queued} đang chờ trong ${p.guilds} máy chủ, ${p.detached} dạng tệp/tin nhắn thoại`,
+  statusScheduler: (p) => `Khe GPU: ${p.busy}/${p.slots} bận, ${p.waiting} đoạn đang chờ`,
+  statusCache: (p) => `Bộ nhớ đệm: ${p.mb} MB trong ${p.files} tệp, tỉ lệ trúng ${p.hitRate}`,
+  statusUptime: (p) => `Thời gian chạy: ${p.uptime}`,
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
@@ -320,6 +375,8 @@ export const VI_NAMES = {
   queue: 'hàng-đợi',
   leave: 'rời-kênh',
   voices: 'các-giọng',
+  output: 'đầu-ra',
+  status: 'trạng-thái',
 } as const;
 
 export type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];

@@ -164,7 +164,7 @@ describe('e2e: /narrate, autocomplete and refusals', () => {
         return contentOf(reply);
       };
 
-      assert.equal(await refusal('outsider', {}), 'Join a voice channel first, then use `/narrate` again.');
+      assert.equal(await refusal('outsider', {}), 'Join a voice channel first, then use `/narrate` again — or use `output:file` or `output:voice_message`, which work without one.');
 
       fake.setPermissions({ guild: guild.id, channel: voice.id, deny: ['Connect'] });
       assert.match(await refusal('rin', {}), new RegExp(`^I do not have permission to connect in <#${voice.id}>\\. Ask an admin`));

@@ -9,10 +9,14 @@ import type { NarrationPlan, NarrationRequest } from '../services/orchestrator.j
 import type { TtsBackend } from '../services/tts/backend.js';
 import type { NarrationSource } from '../services/playback/narrationTrack.js';
 import type { PlaybackManager } from '../services/playback/playbackManager.js';
+import type { DetachedNarrations } from '../services/playback/detachedNarrations.js';
+import type { StatusReport } from '../services/status.js';
+import type { WarmUp } from '../services/tts/warmup.js';
 import { leave } from './leave.js';
 import { narrate } from './narrate.js';
 import { queue } from './queue.js';
 import { skip } from './skip.js';
+import { status } from './status.js';
 import { stop } from './stop.js';
 import { voices } from './voices.js';
 
@@ -29,6 +33,12 @@ export interface CommandContext {
   background(task: Promise<unknown>): void;
   /** True once shutdown has begun: no new narration may start (read again after every await). */
   shuttingDown?(): boolean;
+  /** Narrations with `output:file` / `output:voice_message` (no voice channel); /stop and shutdown cancel them. */
+  readonly detached?: DetachedNarrations;
+  /** RunPod only: the cold-start notice and keep-warm (told about each narration). */
+  readonly warmUp?: WarmUp;
+  /** Everything /status shows (backend health, cache, bot state). */
+  statusReport?(): Promise<StatusReport>;
 }
 
 export interface Command {
@@ -37,7 +47,7 @@ export interface Command {
   autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
 }
 
-export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices];
+export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices, status];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.data.name === name);

@@ -15,6 +15,10 @@
  * progress and audio private too, or need a second public message: a public defer keeps the common path simple,
  * and a late refusal — a race — costs only a placeholder that vanishes.) Nothing is synthesized for a refusal.
  * Once queued, the narration's reply follows it from there (services/playback/narrationReply.ts).
+ *
+ * `output:file` and `output:voice_message` need no voice channel: the voice checks are skipped, nothing is joined,
+ * and the track runs in ctx.detached (same engine, scheduler and per-server limit, no voice queue); narrateOutput.ts
+ * shapes their reply. On RunPod the reply also says when the GPU is starting (cold start), for every output.
  */
 import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
@@ -25,6 +29,7 @@ import { followTrack, interactionReplyTarget } from '../services/playback/narrat
 import { checkVoiceAccess } from '../services/playback/voiceAccess.js';
 import { described, errorText, langOf, texts, VI_NAMES, type ErrorContext } from '../messages.js';
 import { guildCommand } from './common.js';
+import { OUTPUTS, parseOutput, fileOutputTarget, voiceMessageTarget, withColdStartNotice, VOICE_MESSAGE_SOURCE_LIMIT } from './narrateOutput.js';
 import type { Command, CommandContext } from './index.js';
 
 /** Discord's longest string option; the engine is told the same limit. */
@@ -37,6 +42,8 @@ const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 const text = described('optTextDescription');
 const voice = described('optVoiceDescription');
 const speed = described('optSpeedDescription');
+const output = described('optOutputDescription');
+const OUTPUT_NAMES = { voice: 'outputChoiceVoice', file: 'outputChoiceFile', voice_message: 'outputChoiceVoiceMessage' } as const;
 
 export const narrate: Command = {
   // Guild-only: voice channels exist only in servers.
@@ -66,6 +73,19 @@ export const narrate: Command = {
         .setDescriptionLocalizations(speed.localizations)
         .setMinValue(SPEED_MIN)
         .setMaxValue(SPEED_MAX),
+    )
+    .addStringOption((o) =>
+      o
+        .setName('output')
+        .setNameLocalizations({ vi: VI_NAMES.output })
+        .setDescription(output.description)
+        .setDescriptionLocalizations(output.localizations)
+        .addChoices(
+          OUTPUTS.map((value) => {
+            const name = described(OUTPUT_NAMES[value]);
+            return { name: name.description, name_localizations: name.localizations, value };
+          }),
+        ),
     ),
 
   async execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void> {
@@ -77,11 +97,16 @@ export const narrate: Command = {
     if (!interaction.inCachedGuild()) return refuse(t.guildOnly());
     if (ctx.shuttingDown?.()) return refuse(t.shuttingDown());
 
-    const access = checkVoiceAccess(interaction.member, interaction.guild.members.me);
-    if (!access.ok) {
+    const outputChoice = interaction.options.getString('output');
+    const outputMode = parseOutput(outputChoice);
+    const detached = outputMode === 'voice' ? undefined : ctx.detached;
+    if (outputMode !== 'voice' && !detached) return refuse(t.errUnexpected());
+    // A file or voice message needs no voice channel: the voice checks apply to `voice` only.
+    const access = detached ? undefined : checkVoiceAccess(interaction.member, interaction.guild.members.me);
+    if (access && !access.ok) {
       switch (access.problem) {
         case 'not_in_voice':
-          return refuse(t.notInVoice());
+          return refuse(outputChoice === null ? t.notInVoiceTryOutputs() : t.notInVoice());
         case 'stage_channel':
           return refuse(t.stageNotSupported());
         case 'channel_full':
@@ -90,9 +115,9 @@ export const narrate: Command = {
           return refuse(t.missingVoicePermissions({ channelId: access.channelId, missing: t.permissionWords(access.missing) }));
       }
     }
-    const channel = access.channel;
+    const channel = access?.channel;
     // Discord moves idle members into the AFK channel and nobody hears anything there.
-    if (interaction.guild.afkChannelId === channel.id) return refuse(t.afkChannel({ channelId: channel.id }));
+    if (channel && interaction.guild.afkChannelId === channel.id) return refuse(t.afkChannel({ channelId: channel.id }));
 
     const errorContext: ErrorContext = {
       voices: ctx.config.voices,
@@ -122,16 +147,19 @@ export const narrate: Command = {
     }
     /** Why the server's state refuses this narration now, or undefined. Synchronous: read again after any await. */
     const stateRefusal = (): string | undefined => {
-      if (ctx.shuttingDown?.() || ctx.playback.isClosed) return t.shuttingDown();
+      if (ctx.shuttingDown?.() || ctx.playback.isClosed || detached?.isClosed) return t.shuttingDown();
+      if (detached) return detached.isFull(guild.id) ? t.queueFull({ max: ctx.config.discord.maxQueuePerGuild }) : undefined;
       const existing = ctx.playback.get(guild.id);
       if (!existing || existing.hasEnded) return undefined;
-      if (existing.busy && existing.channelId && existing.channelId !== channel.id) return t.busyElsewhere({ channelId: existing.channelId });
+      if (existing.busy && existing.channelId && existing.channelId !== channel?.id) return t.busyElsewhere({ channelId: existing.channelId });
       if (existing.isQueueFull) return t.queueFull({ max: ctx.config.discord.maxQueuePerGuild });
       return undefined;
     };
     const early = stateRefusal();
     if (early !== undefined) return refuse(early);
 
+    // Asked while the defer is in flight, answered (bounded) before the reply starts: "the GPU is starting".
+    const coldProbe = ctx.warmUp?.coldNotice();
     await interaction.deferReply();
 
     // --- after the await: check again, then join and enqueue with no await in between ---
@@ -157,8 +185,11 @@ export const narrate: Command = {
     );
     let session;
     try {
-      session = ctx.playback.join({ guildId: guild.id, channelId: channel.id, adapterCreator: guild.voiceAdapterCreator });
-      session.enqueue(track);
+      if (detached) detached.start(guild.id, track);
+      else {
+        session = ctx.playback.join({ guildId: guild.id, channelId: channel!.id, adapterCreator: guild.voiceAdapterCreator });
+        session.enqueue(track);
+      }
     } catch (err) {
       ctx.logger.warn({ guild: guild.id, err: String(err) }, 'could not queue a narration');
       if (isNarratorError(err) && err.code === 'busy_elsewhere' && err.detail) return refuseLate(t.busyElsewhere({ channelId: err.detail }));
@@ -169,14 +200,21 @@ export const narrate: Command = {
       'narration queued',
     );
     const joined = session;
+    const attachmentSizeLimit = interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT;
+    let target = interactionReplyTarget(interaction, receivedAt);
+    if (outputMode === 'file') target = fileOutputTarget(target, track, lang);
+    if (outputMode === 'voice_message') target = voiceMessageTarget(interaction, target, track, { lang, attachmentSizeLimit, logger: ctx.logger });
+    ctx.warmUp?.activity();
     ctx.background(
-      followTrack(track, interactionReplyTarget(interaction, receivedAt), {
-        lang,
-        attachmentSizeLimit: interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT,
-        voiceChannelId: () => joined.channelId,
-        errorContext,
-        logger: ctx.logger,
-      }),
+      followColdStart(ctx, track, coldProbe).then((coldSec) =>
+        followTrack(track, withColdStartNotice(target, track, lang, () => coldSec), {
+          lang,
+          attachmentSizeLimit: outputMode === 'voice_message' ? VOICE_MESSAGE_SOURCE_LIMIT : attachmentSizeLimit,
+          voiceChannelId: () => joined?.channelId,
+          errorContext,
+          logger: ctx.logger,
+        }),
+      ),
     );
   },
 
@@ -189,6 +227,26 @@ export const narrate: Command = {
     await interaction.respond(voiceChoices(ctx.config.voices, ctx.config.defaultVoice, String(focused.value)));
   },
 };
+
+/**
+ * The cold-start probe's answer (seconds, or undefined when warm/unknown). When the endpoint was cold, the time
+ * to this narration's first audio is recorded as the new estimate, and keep-warm is told when it ends.
+ */
+async function followColdStart(ctx: CommandContext, track: NarrationTrack, probe: Promise<number | undefined> | undefined): Promise<number | undefined> {
+  const queuedAt = performance.now();
+  const coldSec = await probe?.catch(() => undefined);
+  if (coldSec !== undefined) {
+    const onChange = () => {
+      if (track.snapshot().chunksReady === 0) return;
+      track.off('change', onChange);
+      ctx.warmUp?.recordColdStart(performance.now() - queuedAt);
+    };
+    track.on('change', onChange);
+    void track.finished.then(() => track.off('change', onChange));
+  }
+  void track.finished.then(() => ctx.warmUp?.activity());
+  return coldSec;
+}
 
 /**
  * A refusal found after the public defer, made as private as an early one: the "thinking…" placeholder is deleted

@@ -1,6 +1,7 @@
 /**
  * `/stop` — cancel the current narration (its GPU jobs too) and everything queued; the bot stays in the channel.
  * From outside the bot's channel (without Move Members) it stops only the caller's own narrations.
+ * The caller's own file / voice-message narrations (no voice channel) are always stopped too.
  */
 import type { ChatInputCommandInteraction } from 'discord.js';
 import { mayControl } from '../services/playback/voiceAccess.js';
@@ -16,12 +17,14 @@ export const stop: Command = {
     const ephemeral = (content: string) => replyEphemeral(interaction, content);
     if (!interaction.inCachedGuild()) return ephemeral(t.guildOnly());
     const session = ctx.playback.get(interaction.guildId);
-    if (!session?.busy) return ephemeral(t.nothingPlaying());
     // Each cancelled narration's own reply says who stopped it; this reply tells the channel.
     const by = `<@${interaction.user.id}>`;
+    const detached = ctx.detached?.stopRequester(interaction.guildId, interaction.user.id, by) ?? 0;
+    if (!session?.busy && detached > 0) return void (await interaction.reply({ content: t.stopped({ count: detached }), allowedMentions: { parse: [] } }));
+    if (!session?.busy) return ephemeral(t.nothingPlaying());
     // The requester may always stop their own narrations, in the channel or not (e.g. after leaving it).
     const count = mayControl(interaction.member, session) ? session.stop('stopped', by) : session.stopRequester(interaction.user.id, by);
-    if (count === 0) return ephemeral(t.notInBotChannel());
-    await interaction.reply({ content: t.stopped({ count }), allowedMentions: { parse: [] } });
+    if (count + detached === 0) return ephemeral(t.notInBotChannel());
+    await interaction.reply({ content: t.stopped({ count: count + detached }), allowedMentions: { parse: [] } });
   },
 };

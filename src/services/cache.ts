@@ -106,6 +106,9 @@ export class AudioCache {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #flights = new SingleFlight<{ bytes: Uint8Array; hit: boolean }>();
+  /** Look-ups by getOrCreate since start (for /status's hit rate). */
+  #hits = 0;
+  #misses = 0;
   readonly #entries = new Map<string, Entry>();
   readonly #shards = new Map<string, ShardView>();
   /** Known entries by fan-out directory, so a re-listing can forget the ones that vanished. */
@@ -162,6 +165,11 @@ export class AudioCache {
   /** Bytes of entries in the folder as of this process's last look (all processes' entries, not only its own). */
   get totalBytes(): number {
     return this.#totalBytes;
+  }
+
+  /** Hits and misses of `getOrCreate` in this process (a shared concurrent run counts once). */
+  get lookups(): { readonly hits: number; readonly misses: number } {
+    return { hits: this.#hits, misses: this.#misses };
   }
 
   /** Entries in the folder as of this process's last look. */
@@ -282,7 +290,11 @@ export class AudioCache {
           this.#log.warn({ err }, 'audio cache: lookup failed; producing the chunk without the cache');
           return undefined;
         });
-        if (cached) return { bytes: cached, hit: true };
+        if (cached) {
+          this.#hits++;
+          return { bytes: cached, hit: true };
+        }
+        this.#misses++;
         throwIfAborted(signal);
         const bytes = await produce(signal);
         if (!signal.aborted) await this.#storeQuietly(key, bytes);

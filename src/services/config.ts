@@ -33,6 +33,9 @@ const schema = z
     RUNPOD_ENDPOINT_ID: z.string().trim().regex(/^[A-Za-z0-9_-]{1,128}$/, 'must be a RunPod endpoint id (letters, digits, - and _)').optional(),
     RUNPOD_BASE_URL: url.default('https://api.runpod.ai/v2'),
     RUNPOD_BACKOFF_MS: int(1, 60_000).default(250),
+    // Warm-up (issue 12): one tiny job at start-up; keep one worker warm this many minutes after the last narration.
+    RUNPOD_WARM_ON_START: z.enum(['0', '1', 'true', 'false']).default('0').transform((v) => v === '1' || v === 'true'),
+    RUNPOD_KEEP_WARM_MIN: int(0, 24 * 60).default(0),
     WORKER_DOWNLOAD_HOSTS: z
       .string()
       .default('')
@@ -88,6 +91,10 @@ export interface Config {
     readonly backoffMs: number;
     /** Hosts the worker's download/confirmation URLs may use over http or at private addresses. */
     readonly workerDownloadHosts: readonly string[];
+    /** Send one tiny job at start-up so the first narration does not pay the cold start (RUNPOD_WARM_ON_START). */
+    readonly warmOnStart: boolean;
+    /** Keep one worker warm this many minutes after the last narration; 0 = off (RUNPOD_KEEP_WARM_MIN). */
+    readonly keepWarmMin: number;
   };
   /** Largest audio accepted from a worker (download or inline), bytes. */
   readonly maxAudioBytes: number;
@@ -144,6 +151,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       baseUrl: c.RUNPOD_BASE_URL,
       backoffMs: c.RUNPOD_BACKOFF_MS,
       workerDownloadHosts: Object.freeze([...c.WORKER_DOWNLOAD_HOSTS]),
+      warmOnStart: c.RUNPOD_WARM_ON_START,
+      keepWarmMin: c.RUNPOD_KEEP_WARM_MIN,
     },
     maxAudioBytes: c.MAX_AUDIO_BYTES,
     flaskUrl: c.F5_TTS_API_URL,

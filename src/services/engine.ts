@@ -1,5 +1,6 @@
 /**
- * Wires the engine from the config: backend, process-wide deadline-first scheduler, disk cache, orchestrator.
+ * Wires the engine from the config: backend, process-wide deadline-first scheduler, disk cache, orchestrator, and
+ * for RunPod the warm-up keeper (cold-start notice, RUNPOD_WARM_ON_START / RUNPOD_KEEP_WARM_MIN), closed first.
  * The CLI and the bot both start here, so they behave the same.
  */
 import type { Logger } from 'pino';
@@ -10,12 +11,17 @@ import { Orchestrator } from './orchestrator.js';
 import { FairScheduler, type SchedulerOptions } from './scheduler.js';
 import type { TtsBackend } from './tts/backend.js';
 import { createBackend } from './tts/index.js';
+import { WarmUp, type WarmableBackend } from './tts/warmup.js';
 
 export interface Engine {
   readonly config: Config;
   readonly backend: TtsBackend;
   readonly scheduler: FairScheduler;
   readonly orchestrator: Orchestrator;
+  /** For /status (size, hit rate). */
+  readonly cache: AudioCache;
+  /** RunPod only: cold-start notice and warm-up jobs (RUNPOD_WARM_ON_START, RUNPOD_KEEP_WARM_MIN). */
+  readonly warmUp?: WarmUp;
   close(): Promise<void>;
 }
 
@@ -45,12 +51,26 @@ export function createEngine(
     narrationTimeoutMs: config.narrationTimeoutMs,
     logger,
   });
+  const warmable = backend as Partial<WarmableBackend>;
+  const warmUp =
+    typeof warmable.health === 'function' && typeof warmable.warmUp === 'function'
+      ? new WarmUp(warmable as WarmableBackend, {
+          warmOnStart: config.runpod.warmOnStart ?? false,
+          keepWarmMin: config.runpod.keepWarmMin ?? 0,
+          voice: config.defaultVoice,
+          logger,
+        })
+      : undefined;
   return {
     config,
     backend,
     scheduler,
     orchestrator,
+    cache,
+    warmUp,
     close: async () => {
+      // Warm-up jobs first: aborted, each is cancelled on RunPod, and the backend's drain below waits for that.
+      await warmUp?.close();
       // Let aborted jobs finish cancelling on the worker (and the backend's background cancels) before tear-down.
       const drained = await orchestrator.drain();
       if (!drained) logger.warn('some TTS jobs were still being cancelled at shutdown');

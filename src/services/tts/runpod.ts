@@ -16,6 +16,8 @@
  * Everything the worker sends is capped (MAX_AUDIO_BYTES) and its download/confirmation URLs go through
  * workerUrl.ts (https or listed hosts, no private addresses). The API key only ever goes to the RunPod API host,
  * never to the worker's URLs, and never into a message.
+ * Also `health()` (the endpoint's `/health`, for /status and the cold-start notice) and `warmUp()` (a tiny job
+ * whose audio is discarded, cancelled like any other on abort — see warmup.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -86,15 +88,31 @@ const workerOutput = z.looseObject({
   confirmed: z.boolean().optional(),
   processing_time_seconds: z.number().optional(),
 });
+const count = z.number().int().min(0).max(1_000_000).optional();
 const healthAnswer = z.looseObject({
   workers: z.looseObject({
-    idle: z.number().optional(),
-    ready: z.number().optional(),
-    running: z.number().optional(),
-    initializing: z.number().optional(),
-    throttled: z.number().optional(),
+    idle: count,
+    ready: count,
+    running: count,
+    initializing: count,
+    throttled: count,
   }),
+  jobs: z.looseObject({ inQueue: count, inProgress: count }).optional(),
 });
+
+/** The endpoint's `/health`, as /status and the warm-up notice use it (missing figures are 0). */
+export interface RunPodHealth {
+  readonly workers: { readonly idle: number; readonly ready: number; readonly running: number; readonly initializing: number; readonly throttled: number };
+  readonly jobs: { readonly inQueue: number; readonly inProgress: number };
+}
+
+/** No warm worker: a job submitted now pays a cold start (idle/ready/running all 0). */
+export function isCold(h: RunPodHealth): boolean {
+  return h.workers.idle + h.workers.ready + h.workers.running === 0;
+}
+
+/** The tiny job a warm-up sends: one short word, the cheapest request that still loads the model. */
+export const WARM_UP_TEXT = 'Xin chào.';
 
 /** How a wait for a job ended: in a final state (any of them), or gone from RunPod (404, ttl passed). */
 type JobEnd = { readonly kind: 'final'; readonly job: Job } | { readonly kind: 'expired' };
@@ -148,6 +166,28 @@ export class RunPodBackend implements TtsBackend {
 
   async close(): Promise<void> {
     this.closing.abort();
+  }
+
+  /** The endpoint's `/health` (one request, no retries: a status display must answer quickly). */
+  async health(signal?: AbortSignal): Promise<RunPodHealth> {
+    const res = await this.call('GET', '/health', { signal, what: 'the health check', noRetry: true, maxBytes: 64 * 1024, timeoutMs: 5_000 });
+    if (res.status === 404) throw new NarratorError('config', 'endpoint_not_found', 'RunPod does not know this endpoint (HTTP 404). Check RUNPOD_ENDPOINT_ID.');
+    const { workers: w, jobs: j } = parseBody(healthAnswer, res, 'the health check');
+    return {
+      workers: { idle: w.idle ?? 0, ready: w.ready ?? 0, running: w.running ?? 0, initializing: w.initializing ?? 0, throttled: w.throttled ?? 0 },
+      jobs: { inQueue: j?.inQueue ?? 0, inProgress: j?.inProgress ?? 0 },
+    };
+  }
+
+  /**
+   * A warm-up job: a tiny synthesis whose audio is thrown away, so a worker boots (or stays up) before a real
+   * narration needs it. It is an ordinary job — aborting `signal` cancels it on RunPod, and `drain()` waits for
+   * that cancel — so a warm-up never outlives shutdown. Resolves with the time it took (ms).
+   */
+  async warmUp(voice: string, signal: AbortSignal): Promise<number> {
+    const started = performance.now();
+    await this.synthesize({ text: WARM_UP_TEXT, voice, speed: 1 }, { signal });
+    return performance.now() - started;
   }
 
   /**

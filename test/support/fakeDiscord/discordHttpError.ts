@@ -57,6 +57,8 @@ export const discordErrors = {
   missingPermissions: () => new DiscordHttpError(403, { message: 'Missing Permissions', code: 50013 }),
   cannotEditOthersMessage: () =>
     new DiscordHttpError(403, { message: 'Cannot edit a message authored by another user', code: 50005 }),
+  /** The bot lacks Send Voice Messages where it posted a message flagged IS_VOICE_MESSAGE. */
+  cannotSendVoiceMessages: () => new DiscordHttpError(403, { message: 'Cannot send voice messages in this channel', code: 50173 }),
   emptyMessage: () => new DiscordHttpError(400, { message: 'Cannot send an empty message', code: 50006 }),
   /** What Discord answers once an interaction token is older than 15 minutes. */
   invalidWebhookToken: () => new DiscordHttpError(401, { message: 'Invalid Webhook Token', code: 50027 }),

@@ -2,13 +2,15 @@
  * Every message the bot leaves behind — channel messages, interaction responses and follow-ups — with the bytes of
  * their attachments. Tests assert on this state ("what the channel shows now"), while the Invocation keeps the
  * history of writes. Creation and edits apply Discord's rules (2000 characters, 10 files, per-file size limit,
- * no empty messages, `attachments` keeps or drops existing files) and fail with Discord's own errors.
+ * no empty messages, `attachments` keeps or drops existing files, voice messages: one audio file with
+ * `duration_secs` and a ≤ 256-byte `waveform`, no text, Send Voice Messages) and fail with Discord's own errors.
  */
 import { MessageFlags, MessageType } from 'discord-api-types/v10';
 import type { APIAttachment, APIEmbed, APIMessage, APIMessageTopLevelComponent } from 'discord-api-types/v10';
 import { discordErrors, invalidFormBody } from './discordHttpError.js';
 import type { UploadedFile } from './requestBody.js';
 import type { MessagePayload } from './schemas.js';
+import { hasPermission } from './permissions.js';
 import { DEFAULT_ATTACHMENT_LIMIT, type World } from './world.js';
 
 export const MAX_CONTENT_LENGTH = 2000;
@@ -22,6 +24,9 @@ export interface StoredAttachment {
   readonly bytes: Uint8Array;
   readonly description?: string;
   readonly url: string;
+  /** Voice-message metadata, as the bot sent it. */
+  readonly durationSecs?: number;
+  readonly waveform?: string;
 }
 
 export interface InteractionLink {
@@ -67,6 +72,7 @@ export class MessageStore {
 
   create(channelId: string, authorId: string, payload: MessagePayload, files: readonly UploadedFile[], opts: NewMessageOptions = {}): StoredMessage {
     this.#validate(channelId, payload, files);
+    if (((payload.flags ?? 0) & MessageFlags.IsVoiceMessage) !== 0) this.#validateVoiceMessage(channelId, payload, files);
     const id = this.world.ids.next();
     const message: StoredMessage = {
       id,
@@ -146,6 +152,8 @@ export class MessageStore {
       url: a.url,
       proxy_url: a.url,
       ...(a.description !== undefined ? { description: a.description } : {}),
+      ...(a.durationSecs !== undefined ? { duration_secs: a.durationSecs } : {}),
+      ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
     }));
     return {
       id: message.id,
@@ -195,6 +203,21 @@ export class MessageStore {
     if (files.some((f) => f.bytes.byteLength > limit)) throw discordErrors.entityTooLarge();
   }
 
+  /** What Discord checks on a message flagged IS_VOICE_MESSAGE (8192). */
+  #validateVoiceMessage(channelId: string, payload: MessagePayload, files: readonly UploadedFile[]): void {
+    const channel = this.world.dmChannels.has(channelId) ? undefined : this.world.channel(channelId);
+    if (channel && !hasPermission(this.world.permissionsOf(channel.guildId, this.world.bot.id, channelId), 'SendVoiceMessages')) {
+      throw discordErrors.cannotSendVoiceMessages();
+    }
+    if ((payload.content ?? '') !== '') throw invalidFormBody(['content'], 'BASE_TYPE_BAD_LENGTH', 'Voice messages cannot have content.');
+    if (files.length !== 1) throw invalidFormBody(['attachments'], 'BASE_TYPE_BAD_LENGTH', 'Voice messages must have exactly one attachment.');
+    const ref = payload.attachments?.find((r) => r.id === String(files[0]!.index));
+    if (typeof ref?.duration_secs !== 'number') throw invalidFormBody(['attachments', 0, 'duration_secs'], 'BASE_TYPE_REQUIRED', 'This field is required');
+    if (typeof ref.waveform !== 'string' || Buffer.from(ref.waveform, 'base64').byteLength > 256) {
+      throw invalidFormBody(['attachments', 0, 'waveform'], 'BASE_TYPE_BAD_LENGTH', 'Must be at most 256 bytes.');
+    }
+  }
+
   #newAttachments(channelId: string, payload: MessagePayload, files: readonly UploadedFile[]): StoredAttachment[] {
     return files.map((file) => {
       const ref = payload.attachments?.find((r) => r.id === String(file.index));
@@ -207,6 +230,8 @@ export class MessageStore {
         contentType: file.contentType === '' ? 'application/octet-stream' : file.contentType,
         bytes: file.bytes,
         ...(ref?.description != null ? { description: ref.description } : {}),
+        ...(ref?.duration_secs != null ? { durationSecs: ref.duration_secs } : {}),
+        ...(ref?.waveform != null ? { waveform: ref.waveform } : {}),
         url: `${this.origin()}/attachments/${channelId}/${id}/${encodeURIComponent(filename)}`,
       };
     });

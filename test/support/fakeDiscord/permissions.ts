@@ -31,6 +31,7 @@ export const DEFAULT_EVERYONE_PERMISSIONS = permissionBits([
   'Connect',
   'Speak',
   'UseVAD',
+  'SendVoiceMessages',
 ]);
 
 export interface OverwriteRecord {

@@ -16,6 +16,9 @@ export const attachmentRef = z.looseObject({
   filename: z.string().nullish(),
   description: z.string().nullish(),
   title: z.string().nullish(),
+  // Voice messages: the audio's length and its waveform (base64 of ≤ 256 amplitude bytes).
+  duration_secs: z.number().nonnegative().nullish(),
+  waveform: z.string().nullish(),
 });
 
 export const allowedMentions = z.looseObject({
