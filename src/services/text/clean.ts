@@ -6,8 +6,10 @@
  * NFC, has single spaces inside lines, no line without a letter or digit, and keeps its structure as
  * `\n` (a line break: a sentence break for the chunker) and `\n\n` (a paragraph break: a longer pause).
  * Only blank lines the author wrote make paragraphs; a line that became empty (only an emoji, a code block)
- * just disappears.
+ * just disappears. Last, the server's pronunciation dictionary (dictionary.ts) replaces whole words in the
+ * cleaned text — after mentions are resolved, so a nickname can be replaced — and before chunking.
  */
+import { Dictionary, type DictionaryEntryInput } from './dictionary.js';
 import { replaceDiscordMarkup, type ResolveMention } from './discordMarkup.js';
 import { removeEmoji } from './emoji.js';
 import { hasSpeakable, removeInvisible } from './invisible.js';
@@ -21,6 +23,8 @@ export interface CleanOptions {
   readonly resolveMention?: ResolveMention;
   /** IANA zone for `<t:…>` timestamps; default Asia/Ho_Chi_Minh. */
   readonly timeZone?: string;
+  /** Pronunciation dictionary: whole-word, case-insensitive replacements applied to the cleaned text. */
+  readonly dictionary?: readonly DictionaryEntryInput[] | Dictionary;
 }
 
 /** Verbatim text (code, names): no markdown, but still no URLs, emoji or line structure. */
@@ -72,5 +76,7 @@ export function cleanText(raw: string, opts: CleanOptions = {}): string {
       paragraphPending = false;
     });
   }
-  return out.join('');
+  const cleaned = out.join('');
+  // Replacements are validated to be speakable single lines, so no line or paragraph rule needs to run again.
+  return opts.dictionary ? (opts.dictionary instanceof Dictionary ? opts.dictionary : new Dictionary(opts.dictionary)).apply(cleaned) : cleaned;
 }
