@@ -6,8 +6,9 @@
  * NFC, has single spaces inside lines, no line without a letter or digit, and keeps its structure as
  * `\n` (a line break: a sentence break for the chunker) and `\n\n` (a paragraph break: a longer pause).
  * Only blank lines the author wrote make paragraphs; a line that became empty (only an emoji, a code block)
- * just disappears. Last, the server's pronunciation dictionary (dictionary.ts) replaces whole words in the
- * cleaned text — after mentions are resolved, so a nickname can be replaced — and before chunking.
+ * just disappears. The server's pronunciation dictionary (dictionary.ts) replaces whole words in each line just
+ * before it is tidied — after mentions are resolved and markdown is gone, so a nickname can be replaced — and so
+ * before chunking.
  */
 import { Dictionary, type DictionaryEntryInput } from './dictionary.js';
 import { replaceDiscordMarkup, type ResolveMention } from './discordMarkup.js';
@@ -62,6 +63,10 @@ export function cleanText(raw: string, opts: CleanOptions = {}): string {
   text = stripMarkdown(text);
   text = text.replace(/(?<![\p{L}\p{N}_])@(?:everyone|here)\b/gu, '');
   text = held.restore(text).normalize('NFC');
+  const dictionary = opts.dictionary instanceof Dictionary ? opts.dictionary : opts.dictionary?.length ? new Dictionary(opts.dictionary) : undefined;
+  // On single-spaced lines (so "Hà  Nội" matches "Hà Nội") and before tidying, which would glue ".NET" to the word
+  // before it; replacements are speakable single lines, so the line rules below still hold.
+  const replaceWords = (piece: string): string => (dictionary ? dictionary.apply(piece.replace(/\s+/gu, ' ')) : piece);
 
   const out: string[] = [];
   let paragraphPending = false;
@@ -69,14 +74,12 @@ export function cleanText(raw: string, opts: CleanOptions = {}): string {
     // The marker normally sits alone on its line; splitting on it keeps any text that shares the line.
     rawLine.split(PARAGRAPH).forEach((piece, i) => {
       if (i > 0) paragraphPending = true;
-      const line = tidyLine(piece);
+      const line = tidyLine(replaceWords(piece));
       if (!hasSpeakable(line)) return; // empty, or decoration such as "---" or "..."
       if (out.length > 0) out.push(paragraphPending ? '\n\n' : '\n');
       out.push(line);
       paragraphPending = false;
     });
   }
-  const cleaned = out.join('');
-  // Replacements are validated to be speakable single lines, so no line or paragraph rule needs to run again.
-  return opts.dictionary ? (opts.dictionary instanceof Dictionary ? opts.dictionary : new Dictionary(opts.dictionary)).apply(cleaned) : cleaned;
+  return out.join('');
 }
