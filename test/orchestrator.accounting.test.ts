@@ -57,7 +57,7 @@ async function setup(emu: RunPodEmulatorOptions = {}, o: { cache?: boolean; conc
   let cache: AudioCache | undefined;
   if (o.cache !== false) {
     const dir = await mkdtemp(path.join(tmpdir(), 'narrator-accounting-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    cleanups.push(() => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }));
     cache = new AudioCache({ dir, maxBytes: 64 * 1024 * 1024 });
   }
   const orch = new Orchestrator({
