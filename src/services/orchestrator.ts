@@ -232,8 +232,11 @@ export class Orchestrator {
       clearTimeout(timer);
     }
     // The backend may still be cancelling jobs in the background (a cancel retried after its call settled).
-    const { backend } = this.deps;
-    return backend.drain ? backend.drain(Math.max(0, deadline - performance.now())) : true;
+    const { backend, cache } = this.deps;
+    const cancelled = backend.drain ? await backend.drain(Math.max(0, deadline - performance.now())) : true;
+    // The cache re-reads its folder after a write, off the first-audio path: let that finish before the caller exits.
+    await cache?.settled();
+    return cancelled;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
