@@ -48,7 +48,12 @@ export interface PlaybackResults {
   readonly stallsByWorkers: readonly { readonly workers: number; readonly story: HeardSummary }[];
   readonly policyWorkers: number;
   readonly policies: readonly { readonly policy: Policy; readonly narrations: readonly HeardSummary[] }[];
-  readonly longFirst: { readonly firstSentenceChars: number; readonly firstChunkChars: number; readonly firstAudioSec: Spread };
+  /** The same text with the short opening chunk (`after`) and without it (`before`: the first chunk is the sentence). */
+  readonly longFirst: {
+    readonly firstSentenceChars: number;
+    readonly after: { readonly firstChunkChars: number; readonly firstAudioSec: Spread };
+    readonly before: { readonly firstChunkChars: number; readonly firstAudioSec: Spread };
+  };
 }
 
 /** Segment arrivals and lengths → what the listener hears (times in this process's ms; lengths in real seconds). */
@@ -110,9 +115,9 @@ export async function runPlayback(settings: BenchSettings, progress: (line: stri
   const voice = new PrecomputedVoice().prepare([VIETNAMESE_STORY, WARM_UP_TEXT, ...policyTexts, longFirst.text]);
 
   /** Fresh emulator + engine (warmed up), then `texts` narrated at once and heard. */
-  const hear = async (seed: number, workers: number, policy: Policy, texts: readonly string[]): Promise<Heard[]> => {
+  const hear = async (seed: number, workers: number, policy: Policy, texts: readonly string[], firstChunkChars?: number): Promise<Heard[]> => {
     const emulator = await startEmulator(settings, { workers, seed, voice });
-    const engine = createBenchEngine(targetOf(emulator), workers, { schedulerPolicy: policy });
+    const engine = createBenchEngine(targetOf(emulator), workers, { schedulerPolicy: policy, firstChunkChars });
     try {
       await consume(engine.orchestrator.narrate({ text: WARM_UP_TEXT }));
       const t0 = performance.now();
@@ -155,10 +160,15 @@ export async function runPlayback(settings: BenchSettings, progress: (line: stri
     );
   }
 
-  const firstAudio: number[] = [];
-  for (let r = 0; r < runs; r++) firstAudio.push((await hear(500 + r, settings.workers, 'deadline', [longFirst.text]))[0]!.firstAudioSec);
-  const firstChunkChars = [...(prepareText(longFirst.text).chunks[0]?.text ?? '')].length;
-  progress(`playback: first sentence of ${longFirst.firstSentenceChars} characters (first chunk ${firstChunkChars}): first audio ${firstAudio.map((s) => s.toFixed(2)).join(', ')} s`);
+  const opening = async (firstChunkChars: number | undefined, label: string) => {
+    const firstAudio: number[] = [];
+    for (let r = 0; r < runs; r++) firstAudio.push((await hear(500 + r, settings.workers, 'deadline', [longFirst.text], firstChunkChars))[0]!.firstAudioSec);
+    const chars = [...(prepareText(longFirst.text, { firstChars: firstChunkChars }).chunks[0]?.text ?? '')].length;
+    progress(`playback: first sentence of ${longFirst.firstSentenceChars} characters, ${label} (first chunk ${chars}): first audio ${firstAudio.map((s) => s.toFixed(2)).join(', ')} s`);
+    return { firstChunkChars: chars, firstAudioSec: spread(firstAudio) };
+  };
+  const before = await opening(0, 'without the short opening');
+  const after = await opening(undefined, 'with the short opening');
 
   if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
   return {
@@ -167,6 +177,6 @@ export async function runPlayback(settings: BenchSettings, progress: (line: stri
     stallsByWorkers,
     policyWorkers,
     policies,
-    longFirst: { firstSentenceChars: longFirst.firstSentenceChars, firstChunkChars, firstAudioSec: spread(firstAudio) },
+    longFirst: { firstSentenceChars: longFirst.firstSentenceChars, before, after },
   };
 }

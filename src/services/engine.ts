@@ -28,6 +28,8 @@ export interface Engine {
 export interface EngineOptions {
   /** Scheduling policy; `round-robin` exists only for the bench's comparison. */
   readonly schedulerPolicy?: SchedulerOptions['policy'];
+  /** The short opening chunk's target length (0 = off); only the bench's before/after comparison changes it. */
+  readonly firstChunkChars?: number;
 }
 
 export function createEngine(
@@ -49,6 +51,7 @@ export function createEngine(
     defaultVoice: config.defaultVoice,
     defaultSpeed: config.defaultSpeed,
     narrationTimeoutMs: config.narrationTimeoutMs,
+    firstChunkChars: options.firstChunkChars,
     logger,
   });
   const warmable = backend as Partial<WarmableBackend>;

@@ -47,6 +47,8 @@ export interface OrchestratorDeps {
   readonly defaultSpeed: number;
   /** Whole-narration deadline; every job still running then is cancelled. */
   readonly narrationTimeoutMs: number;
+  /** Target length of a narration's short opening chunk (see text/chunk.ts); 0 = no short opening. Default 40. */
+  readonly firstChunkChars?: number;
   readonly logger?: Logger;
 }
 
@@ -179,7 +181,12 @@ export class Orchestrator {
     }
     // The limit applies to the cleaned (spoken) text, in code points; prepareText checks it (and bounds the raw input).
     const maxSpokenChars = request.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
-    const { chunks, spokenChars } = prepareText(request.text, { resolveMention: request.resolveMention, maxSpokenChars, dictionary: request.dictionary });
+    const { chunks, spokenChars } = prepareText(request.text, {
+      resolveMention: request.resolveMention,
+      maxSpokenChars,
+      dictionary: request.dictionary,
+      firstChars: this.deps.firstChunkChars,
+    });
     return { voice, speed, chunks, spokenChars };
   }
 
