@@ -25,7 +25,11 @@ export interface TestPostgres {
   createDatabase(name: string): Promise<string>;
   /** Stops the server (fast shutdown) and removes its folder. Idempotent. */
   stop(): Promise<void>;
-  /** Kills the server at once, like a crash or a lost machine (for "database went away" tests); keeps the folder until stop(). */
+  /**
+   * Stops the server abruptly, like a crash or a lost machine (for "database went away" tests): SIGQUIT, an immediate
+   * shutdown without checkpoint that drops every connection (the postmaster still reaps its backends, so no zombie
+   * is left behind as with SIGKILL). Keeps the folder until stop().
+   */
   kill(): Promise<void>;
   /** How long initdb + start took (ms), for reporting. */
   readonly startupMs: number;
@@ -136,7 +140,7 @@ export async function startPostgres(): Promise<TestPostgres> {
         return `postgres://postgres:${password}@127.0.0.1:${port}/${encodeURIComponent(name)}`;
       },
       async kill() {
-        server.kill('SIGKILL');
+        server.kill('SIGQUIT');
         await exited();
       },
       async stop() {
