@@ -346,7 +346,18 @@ export async function runWorkersTogether(url: string, guildId: string, counts: n
     done.catch(() => undefined);
     return { child, ready, done };
   });
-  await Promise.all(children.map((c) => c.ready));
-  for (const c of children) c.child.stdin.end('go\n');
-  return Promise.all(children.map((c) => c.done));
+  // A worker that fails (or hangs) must not leave the others waiting for "go" forever: kill them all, then report.
+  const killAll = () => children.forEach((c) => c.child.exitCode === null && c.child.kill('SIGKILL'));
+  const deadline = setTimeout(killAll, 60_000);
+  try {
+    await Promise.all(children.map((c) => c.ready));
+    for (const c of children) c.child.stdin.end('go\n');
+    return await Promise.all(children.map((c) => c.done));
+  } catch (err) {
+    killAll();
+    await Promise.allSettled(children.map((c) => c.done));
+    throw err;
+  } finally {
+    clearTimeout(deadline);
+  }
 }
