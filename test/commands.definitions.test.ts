@@ -45,6 +45,8 @@ describe('command definitions', () => {
         assert.ok(d && d.length >= 1 && d.length <= 100, `description ${d} (${where})`);
       }
       assert.notEqual(c.description, c.description_localizations?.vi, `translated (${where})`);
+      const viOptions = (c.options ?? []).map((o) => o.name_localizations?.vi);
+      assert.equal(new Set(viOptions).size, viOptions.length, `unique Vietnamese option names (${where})`);
       for (const o of c.options ?? []) check(o, `${where} ${o.name}`);
     };
     for (const c of json) check(c as unknown as Named, c.name);
