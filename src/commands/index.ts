@@ -1,53 +1,25 @@
 /**
- * The slash commands, one module each (builder + handler), and what every handler is given. `bot.ts` dispatches
- * interactions here by name; `scripts/deploy-commands.ts` registers the builders' JSON with Discord.
+ * The registry of slash commands, one module each (builder + handler). `bot.ts` dispatches interactions here by
+ * name; `scripts/deploy-commands.ts` registers the builders' JSON with Discord. The types every module shares live
+ * in ./types.js, so no command module needs to import this file.
  */
-import type { AutocompleteInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
-import type { Logger } from 'pino';
-import type { Config } from '../services/config.js';
-import type { NarrationPlan, NarrationRequest } from '../services/orchestrator.js';
-import type { TtsBackend } from '../services/tts/backend.js';
-import type { NarrationSource } from '../services/playback/narrationTrack.js';
-import type { PlaybackManager } from '../services/playback/playbackManager.js';
-import type { DetachedNarrations } from '../services/playback/detachedNarrations.js';
-import type { StatusReport } from '../services/status.js';
-import type { WarmUp } from '../services/tts/warmup.js';
+import { dictionary } from './dictionary.js';
 import { leave } from './leave.js';
 import { narrate } from './narrate.js';
 import { queue } from './queue.js';
+import { settings } from './settings.js';
 import { skip } from './skip.js';
 import { status } from './status.js';
 import { stop } from './stop.js';
+import { usage } from './usage.js';
+import { voice } from './voice.js';
 import { voices } from './voices.js';
+import type { Command } from './types.js';
 
-export interface CommandContext {
-  readonly config: Config;
-  /** The engine's orchestrator: `plan` checks a request synchronously, `narrate` starts it. */
-  readonly orchestrator: NarrationSource & {
-    plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention'>): NarrationPlan;
-  };
-  readonly backend: Pick<TtsBackend, 'kind' | 'listVoices'>;
-  readonly playback: PlaybackManager;
-  readonly logger: Logger;
-  /** Keeps a task that outlives the handler (a narration's reply updates), so shutdown can wait for it. */
-  background(task: Promise<unknown>): void;
-  /** True once shutdown has begun: no new narration may start (read again after every await). */
-  shuttingDown?(): boolean;
-  /** Narrations with `output:file` / `output:voice_message` (no voice channel); /stop and shutdown cancel them. */
-  readonly detached?: DetachedNarrations;
-  /** RunPod only: the cold-start notice and keep-warm (told about each narration). */
-  readonly warmUp?: WarmUp;
-  /** Everything /status shows (backend health, cache, bot state). */
-  statusReport?(): Promise<StatusReport>;
-}
+// For the callers that still import the types from here (bot.ts, tests): new code imports ./types.js.
+export type { Command, CommandContext } from './types.js';
 
-export interface Command {
-  readonly data: { readonly name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
-  execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
-  autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
-}
-
-export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices, status];
+export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices, status, settings, voice, usage, dictionary];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.data.name === name);

@@ -30,7 +30,7 @@ import { checkVoiceAccess } from '../services/playback/voiceAccess.js';
 import { described, errorText, langOf, texts, VI_NAMES, type ErrorContext } from '../messages.js';
 import { guildCommand } from './common.js';
 import { OUTPUTS, parseOutput, fileOutputTarget, voiceMessageTarget, withColdStartNotice, VOICE_MESSAGE_SOURCE_LIMIT } from './narrateOutput.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 /** Discord's longest string option; the engine is told the same limit. */
 export const MAX_TEXT_CHARS = 6000;

@@ -8,7 +8,7 @@ import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { langOf, texts } from '../messages.js';
 import { renderStatusReport } from '../services/status.js';
 import { guildCommand } from './common.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 export const status: Command = {
   data: guildCommand('status', 'cmdStatusDescription'),
