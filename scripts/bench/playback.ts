@@ -112,7 +112,7 @@ export async function runPlayback(settings: BenchSettings, progress: (line: stri
   const runs = Math.min(settings.runs, 3);
   const policyTexts = [textWithChunks(24, 200), textWithChunks(8, 300), textWithChunks(3, 400)];
   const longFirst = longFirstSentenceText();
-  const voice = new PrecomputedVoice().prepare([VIETNAMESE_STORY, WARM_UP_TEXT, ...policyTexts, longFirst.text]);
+  const voice = new PrecomputedVoice().prepare([VIETNAMESE_STORY, WARM_UP_TEXT, ...policyTexts, longFirst.text]).prepare([longFirst.text], undefined, 0);
 
   /** Fresh emulator + engine (warmed up), then `texts` narrated at once and heard. */
   const hear = async (seed: number, workers: number, policy: Policy, texts: readonly string[], firstChunkChars?: number): Promise<Heard[]> => {

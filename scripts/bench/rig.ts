@@ -46,8 +46,9 @@ export class PrecomputedVoice {
   misses = 0;
 
   /** Synthesizes every chunk of `texts` now. */
-  prepare(texts: readonly string[], speed = BENCH_SPEED): this {
-    for (const text of texts) for (const chunk of prepareText(text).chunks) this.#make(chunk.text, speed);
+  /** `firstChars`: also the chunks of the texts cut with this opening length (0 = none), as the bench narrates them. */
+  prepare(texts: readonly string[], speed = BENCH_SPEED, firstChars?: number): this {
+    for (const text of texts) for (const chunk of prepareText(text, { firstChars }).chunks) this.#make(chunk.text, speed);
     return this;
   }
 
