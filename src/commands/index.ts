@@ -11,7 +11,9 @@ import type { NarrationSource } from '../services/playback/narrationTrack.js';
 import type { PlaybackManager } from '../services/playback/playbackManager.js';
 import { leave } from './leave.js';
 import { narrate } from './narrate.js';
+import { pause } from './pause.js';
 import { queue } from './queue.js';
+import { resume } from './resume.js';
 import { skip } from './skip.js';
 import { stop } from './stop.js';
 import { voices } from './voices.js';
@@ -37,7 +39,7 @@ export interface Command {
   autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
 }
 
-export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices];
+export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices, pause, resume];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.data.name === name);
