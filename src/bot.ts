@@ -128,9 +128,11 @@ export class NarratorBot {
   /** Routes one interaction to its command; never throws. */
   async handleInteraction(interaction: Interaction): Promise<void> {
     if (interaction.isAutocomplete()) return this.handleAutocomplete(interaction);
-    // Player buttons on narration replies (⏮ ⏯ ⏭ ⏹): commands/buttons.ts, which never throws.
-    if (interaction.isButton()) return handleButton(interaction, this.context);
-    if (!interaction.isChatInputCommand()) return;
+    if (!interaction.isChatInputCommand()) {
+      // Player buttons on narration replies (⏮ ⏯ ⏭ ⏹): commands/buttons.ts, which never throws.
+      if (interaction.isButton()) return handleButton(interaction, this.context);
+      return;
+    }
     const command = this.commands.get(interaction.commandName);
     const started = performance.now();
     try {

@@ -14,8 +14,8 @@ const NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
 describe('command definitions', () => {
   const json = commands.map((c) => c.data.toJSON());
 
-  test('the six commands, each with a Vietnamese name and description', () => {
-    assert.deepEqual(json.map((c) => c.name).sort(), ['leave', 'narrate', 'queue', 'skip', 'stop', 'voices']);
+  test('the eight commands, each with a Vietnamese name and description', () => {
+    assert.deepEqual(json.map((c) => c.name).sort(), ['leave', 'narrate', 'pause', 'queue', 'resume', 'skip', 'stop', 'voices']);
     for (const c of json) {
       for (const name of [c.name, c.name_localizations?.vi]) {
         assert.ok(name && NAME.test(name) && name === name.toLowerCase(), `valid name ${name}`);

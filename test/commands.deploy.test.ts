@@ -44,17 +44,17 @@ describe('deploy-commands', { concurrency: 4 }, () => {
   });
   after(() => fake.close());
 
-  test('registers the six commands in one server when DISCORD_GUILD_ID is set, and globally without it', async () => {
+  test('registers the eight commands in one server when DISCORD_GUILD_ID is set, and globally without it', async () => {
     const base = { DISCORD_TOKEN: fake.token, DISCORD_CLIENT_ID: fake.applicationId, DISCORD_API_BASE_URL: fake.restUrl };
     const guildRun = await deploy({ ...base, DISCORD_GUILD_ID: guildId });
     assert.equal(guildRun.code, 0, guildRun.stderr);
-    assert.match(guildRun.stdout, new RegExp(`Registered 6 commands in server ${guildId}: /narrate /stop /skip /queue /leave /voices`));
+    assert.match(guildRun.stdout, new RegExp(`Registered 8 commands in server ${guildId}: /narrate /stop /skip /queue /leave /voices /pause /resume`));
     const globalRun = await deploy(base);
     assert.equal(globalRun.code, 0, globalRun.stderr);
-    assert.match(globalRun.stdout, /Registered 6 global commands/);
+    assert.match(globalRun.stdout, /Registered 8 global commands/);
     const registered = fake.registeredCommands;
-    assert.equal(registered.filter((c) => c.guild_id === guildId).length, 6);
-    assert.equal(registered.filter((c) => c.guild_id === undefined || c.guild_id === null).length, 6);
+    assert.equal(registered.filter((c) => c.guild_id === guildId).length, 8);
+    assert.equal(registered.filter((c) => c.guild_id === undefined || c.guild_id === null).length, 8);
     const narrate = registered.find((c) => c.name === 'narrate');
     assert.deepEqual(narrate?.name_localizations, { vi: 'đọc' });
     assert.deepEqual(fake.problems, []);
