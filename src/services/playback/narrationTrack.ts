@@ -261,6 +261,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   rewind(): AudioResource<NarrationTrack> | undefined {
     const old = this.stream;
     if (this.outcomeValue || this.playbackOver || !old || !this.resource) return undefined;
+    // At the very start (nothing heard, or just replayed from the beginning): there is nothing to go back to.
+    if (this.positionMs === 0) return undefined;
     const replay = old.replayFrom(this.positionMs);
     if (!replay) return undefined;
     old.setPlaying(false);

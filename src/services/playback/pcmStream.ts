@@ -157,10 +157,13 @@ export class PcmStream extends Readable {
     }
   }
 
-  /** A destroyed stream (cancel, replaced by ⏮ back) lets go of its audio at once. */
+  /**
+   * A destroyed stream (cancel, replaced by ⏮ back) lets go of the audio still waiting at once. What was held for
+   * back stays: a stream is destroyed also when it has simply been read to its end, while the encoder still plays
+   * its last frames (bounded, and freed with the stream).
+   */
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     this.pending.length = 0;
-    this.history.length = 0;
     callback(err);
   }
 
