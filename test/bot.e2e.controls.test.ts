@@ -117,6 +117,7 @@ describe('e2e: player controls', () => {
       const last = await inv.waitForEdit((e) => contentOf(e).startsWith('⏹️'), 5_000);
       assert.match(contentOf(last), new RegExp(`^⏹️ Stopped by <@${world.users['alice']}>\\.`));
       assert.deepEqual(customIds(last), [], 'the final edit has no buttons');
+      assert.ok(inv.edits.slice(0, -1).every((e) => customIds(e).length === 4), 'every progress edit kept them');
       assert.deepEqual(inv.original()?.components ?? [], [], 'nor has the message');
       await noJobLeft(STOPPED);
       assert.ok(jobsFor(STOPPED).some((j) => j.status === 'CANCELLED'), 'running jobs were cancelled on the worker');
@@ -132,7 +133,8 @@ describe('e2e: player controls', () => {
       await fake.waitForFrames(world.guild.id, 50, 20_000); // one second in
       const pausedAt = performance.now();
       await press(world, 'vy', inv, buttons.pause).deferredUpdate();
-      await inv.waitForEdit((e) => contentOf(e).includes(`⏸️ Paused by <@${world.users['vy']}>.`), 5_000);
+      const pausedEdit = await inv.waitForEdit((e) => contentOf(e).includes(`⏸️ Paused by <@${world.users['vy']}>.`), 5_000);
+      assert.equal(customIds(pausedEdit).length, 4, 'the paused reply keeps its buttons (⏯ resumes)');
       await pollUntil(() => (jobsFor(PAUSED).length > 0 && jobsFor(PAUSED).every((j) => j.status === 'COMPLETED') ? true : undefined), 15_000, 'every chunk synthesized while paused');
       await sleep(1_500);
       assert.equal(packetsAfter(world.guild.id, pausedAt + 1_000).length, 0, 'silent while paused');
