@@ -20,6 +20,7 @@ import {
 } from 'discord.js';
 import type { Logger } from 'pino';
 import { commands as allCommands, type Command, type CommandContext } from './commands/index.js';
+import { handleButton } from './commands/buttons.js';
 import { SPEED_MAX, SPEED_MIN, type Config } from './services/config.js';
 import type { Engine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
@@ -76,6 +77,7 @@ export class NarratorBot {
       new PlaybackManager({
         idleLeaveMs: deps.config.discord.idleLeaveMs,
         emptyLeaveMs: deps.config.discord.emptyLeaveMs,
+        pauseLeaveMs: deps.config.discord.pauseLeaveMs,
         maxQueue: deps.config.discord.maxQueuePerGuild,
         logger: deps.logger,
       });
@@ -158,7 +160,11 @@ export class NarratorBot {
   /** Routes one interaction to its command; never throws. */
   async handleInteraction(interaction: Interaction): Promise<void> {
     if (interaction.isAutocomplete()) return this.handleAutocomplete(interaction);
-    if (!interaction.isChatInputCommand()) return;
+    if (!interaction.isChatInputCommand()) {
+      // Player buttons on narration replies (⏮ ⏯ ⏭ ⏹): commands/buttons.ts, which never throws.
+      if (interaction.isButton()) return handleButton(interaction, this.context);
+      return;
+    }
     const command = this.commands.get(interaction.commandName);
     const started = performance.now();
     try {

@@ -34,9 +34,11 @@ export interface NarrationStatusView {
   readonly channelId?: string;
   /** Paused because nobody is left in the voice channel. */
   readonly paused?: boolean;
+  /** Paused by a user (/pause, ⏯): who, as a mention. */
+  readonly pausedBy?: string;
 }
 
-export type CancelReason = 'skipped' | 'stopped' | 'left' | 'shutdown' | 'disconnected' | 'idle' | 'connect_failed' | 'empty';
+export type CancelReason = 'skipped' | 'stopped' | 'left' | 'shutdown' | 'disconnected' | 'idle' | 'connect_failed' | 'empty' | 'paused';
 
 /** Discord shows at most 2000 characters per message. */
 export const MESSAGE_LIMIT = 2000;
@@ -152,6 +154,8 @@ const en = {
         return '🔌 Cancelled: I could not connect to the voice channel. Try again in a moment.';
       case 'empty':
         return '👋 Cancelled: everyone left the voice channel, so I left too.';
+      case 'paused':
+        return '👋 Cancelled: it stayed paused too long, so I left the voice channel.';
     }
   },
   attachmentTooLarge: () => '(The audio is too large to attach here.)',
@@ -177,6 +181,19 @@ const en = {
   voiceDefault: () => 'default',
   voiceNotOnWorker: () => 'not installed on the worker',
   voicesWorkerUnreachable: () => '(Could not ask the worker which voices it has.)',
+
+  // --- player controls: /pause, /resume and the buttons on the narration reply ---
+  cmdPauseDescription: 'Pause the narration (the audio keeps being prepared)',
+  cmdResumeDescription: 'Resume the paused narration',
+  pausedByUser: (p: { by: string }) => `⏸️ Paused by ${p.by}. Press ⏯️ or use /resume to go on.`,
+  pausedReply: (p: { who: string }) => `⏸️ ${p.who} paused the narration.`,
+  resumedReply: (p: { who: string; waitingForListeners: boolean }) =>
+    `▶️ ${p.who} resumed the narration.${p.waitingForListeners ? ' It goes on as soon as someone is in the voice channel.' : ''}`,
+  alreadyPaused: () => 'The narration is already paused. Use /resume to go on.',
+  notPaused: () => 'The narration is not paused.',
+  controlEnded: () => 'This narration has ended.',
+  controlNotStarted: () => 'This narration has not started playing yet.',
+  nothingToReplay: () => 'Nothing has been played yet to go back to.',
 
   // --- errors ---
   errVoiceUnknown: (p: { voices: string }) => `Unknown voice. Choose one of: ${p.voices}.`,
@@ -387,6 +404,8 @@ const vi: Texts = {
         return '🔌 Đã huỷ: mình không kết nối được vào kênh thoại. Hãy thử lại sau.';
       case 'empty':
         return '👋 Đã huỷ: mọi người đã rời kênh thoại nên mình cũng rời đi.';
+      case 'paused':
+        return '👋 Đã huỷ: tạm dừng quá lâu nên mình đã rời kênh thoại.';
     }
   },
   attachmentTooLarge: () => '(Tệp âm thanh quá lớn để đính kèm ở đây.)',
@@ -410,6 +429,17 @@ const vi: Texts = {
   voiceDefault: () => 'mặc định',
   voiceNotOnWorker: () => 'chưa cài trên máy chủ giọng nói',
   voicesWorkerUnreachable: () => '(Không hỏi được máy chủ giọng nói về các giọng đã cài.)',
+
+  cmdPauseDescription: 'Tạm dừng bài đang đọc (âm thanh vẫn tiếp tục được chuẩn bị)',
+  cmdResumeDescription: 'Đọc tiếp bài đang tạm dừng',
+  pausedByUser: (p) => `⏸️ ${p.by} đã tạm dừng. Bấm ⏯️ hoặc dùng /resume để đọc tiếp.`,
+  pausedReply: (p) => `⏸️ ${p.who} đã tạm dừng bài đọc.`,
+  resumedReply: (p) => `▶️ ${p.who} đã cho đọc tiếp.${p.waitingForListeners ? ' Mình sẽ đọc khi có người trong kênh thoại.' : ''}`,
+  alreadyPaused: () => 'Bài đọc đang tạm dừng rồi. Dùng /resume để đọc tiếp.',
+  notPaused: () => 'Bài đọc không bị tạm dừng.',
+  controlEnded: () => 'Bài đọc này đã kết thúc.',
+  controlNotStarted: () => 'Bài đọc này chưa bắt đầu phát.',
+  nothingToReplay: () => 'Chưa phát gì để quay lại.',
 
   errVoiceUnknown: (p) => `Không có giọng này. Hãy chọn một trong: ${p.voices}.`,
   errVoiceNotInstalled: () => 'Giọng này được phép dùng nhưng chưa được cài trên máy chủ đọc. Hãy chọn giọng khác (/voices) hoặc báo quản trị viên.',
@@ -588,6 +618,8 @@ export const VI_NAMES = {
   list: 'danh-sách',
   word: 'từ',
   say: 'đọc-là',
+  pause: 'tạm-dừng',
+  resume: 'tiếp-tục',
 } as const;
 
 export type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];
@@ -728,6 +760,7 @@ export function renderStatus(lang: Lang, view: NarrationStatusView, ctx: ErrorCo
   if (view.phase === 'queued') lines.push(t.queued({ position: view.queuePosition ?? 1 }));
   else if (view.phase === 'synthesizing') lines.push(t.synthesizing({ bar }));
   else lines.push(t.playing({ bar, channelId: view.channelId }));
+  if (view.pausedBy) lines.push(t.pausedByUser({ by: view.pausedBy }));
   if (view.paused) lines.push(t.pausedEmpty());
   if (view.failedMidway !== undefined) {
     lines.push(t.failedMidway({ reason: errorText(lang, view.failedMidway, ctx) }));

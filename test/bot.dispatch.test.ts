@@ -20,6 +20,7 @@ import type { TtsBackend } from '../src/services/tts/backend.js';
 import { PlaybackManager } from '../src/services/playback/playbackManager.js';
 import { NarrationTrack } from '../src/services/playback/narrationTrack.js';
 import { followTrack, type ReplyTarget } from '../src/services/playback/narrationReply.js';
+import { pollUntil } from './support/wait.js';
 
 const config = loadConfig({ DISCORD_TOKEN: 'not-used-here', CACHE_MAX_MB: '0' });
 
@@ -191,7 +192,8 @@ describe('NarratorBot shutdown', () => {
     (env.bot as unknown as { context: { background(p: Promise<unknown>): void } }).context.background(
       followTrack(track, target, { lang: 'en', attachmentSizeLimit: 1 << 20, minIntervalMs: 10 }),
     );
-    await sleep(20);
+    // The scheduler starts the job a turn later; on a loaded machine that can take more than a few ms.
+    await pollUntil(() => env.scheduler.active === 1 || undefined, 5_000, 'the job to start');
     assert.equal(env.scheduler.active, 1, 'a job is running on the worker');
 
     const started = performance.now();

@@ -24,12 +24,14 @@ interface Named {
 describe('command definitions', () => {
   const json = commands.map((c) => c.data.toJSON());
 
-  test('the eleven commands, each with a Vietnamese name and description — subcommands and options too', () => {
+  test('the thirteen commands, each with a Vietnamese name and description — subcommands and options too', () => {
     assert.deepEqual(json.map((c) => c.name).sort(), [
       'dictionary',
       'leave',
       'narrate',
+      'pause',
       'queue',
+      'resume',
       'settings',
       'skip',
       'status',

@@ -209,6 +209,26 @@ describe('followTrack', () => {
     assert.equal(final.files, undefined);
   });
 
+  test('progress edits carry the player buttons (⏹ only while queued, ⏯ lit while paused); the final edit removes them', async () => {
+    const track = makeTrack([1, 2].map((i) => sentence(i)).join(' '), 60);
+    const target = recordingTarget();
+    const following = followTrack(track, target, { lang: 'en', attachmentSizeLimit: 1 << 20, minIntervalMs: 10 });
+    track.startSynthesis();
+    await sleep(30);
+    track.setUserPause('<@5>');
+    await sleep(30);
+    track.setUserPause(undefined);
+    await play(track);
+    await following;
+    const progress = target.sent.slice(0, -1);
+    assert.deepEqual(progress[0]!.controls, { narrationId: track.id, queued: true, paused: false }, 'queued: just ⏹');
+    assert.ok(progress.slice(1).every((m) => m.controls?.narrationId === track.id && !m.controls.queued), 'all four while it goes on');
+    const paused = progress.find((m) => m.content.includes('⏸️ Paused by <@5>.'));
+    assert.equal(paused?.controls?.paused, true, 'the paused reply says who paused it, and ⏯ resumes');
+    assert.equal(progress.at(-1)!.controls?.paused, false);
+    assert.equal(target.sent.at(-1)!.controls, undefined, 'the final edit has no buttons');
+  });
+
   test('after the token expired the result goes to the channel, mentioning the requester', async () => {
     const track = makeTrack(sentence(1));
     const target = recordingTarget({ expiresAt: Date.now() - 1 });

@@ -6,8 +6,10 @@
 import { dictionary } from './dictionary.js';
 import { leave } from './leave.js';
 import { narrate } from './narrate.js';
+import { pause } from './pause.js';
 import { queue } from './queue.js';
 import { settings } from './settings.js';
+import { resume } from './resume.js';
 import { skip } from './skip.js';
 import { status } from './status.js';
 import { stop } from './stop.js';
@@ -19,7 +21,7 @@ import type { Command } from './types.js';
 // For the callers that still import the types from here (bot.ts, tests): new code imports ./types.js.
 export type { Command, CommandContext } from './types.js';
 
-export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices, status, settings, voice, usage, dictionary];
+export const commands: readonly Command[] = [narrate, stop, skip, queue, leave, voices, pause, resume, status, settings, voice, usage, dictionary];
 
 export function findCommand(name: string): Command | undefined {
   return commands.find((c) => c.data.name === name);

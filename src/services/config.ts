@@ -67,6 +67,7 @@ const schema = z
     DISCORD_API_BASE_URL: url.default('https://discord.com/api'),
     VOICE_IDLE_LEAVE_SEC: int(0, 86_400).default(300),
     VOICE_EMPTY_LEAVE_SEC: int(0, 86_400).default(60),
+    VOICE_PAUSE_LEAVE_SEC: int(0, 86_400).default(900),
     MAX_QUEUE_PER_GUILD: int(1, 100).default(10),
     DATABASE_URL: z
       .string()
@@ -133,6 +134,8 @@ export interface Config {
     readonly idleLeaveMs: number;
     /** With nobody (but bots) in the voice channel: pause at once, leave after this long (0 = leave at once). */
     readonly emptyLeaveMs: number;
+    /** Paused by a user (/pause, ⏯) for this long: leave (0 = no limit). */
+    readonly pauseLeaveMs: number;
     readonly maxQueuePerGuild: number;
   };
   /** `sqlite:PATH`, `sqlite::memory:` or `postgres://…` (may hold a password: never log it unscrubbed). */
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       apiBaseUrl: c.DISCORD_API_BASE_URL,
       idleLeaveMs: c.VOICE_IDLE_LEAVE_SEC * 1000,
       emptyLeaveMs: c.VOICE_EMPTY_LEAVE_SEC * 1000,
+      pauseLeaveMs: c.VOICE_PAUSE_LEAVE_SEC * 1000,
       maxQueuePerGuild: c.MAX_QUEUE_PER_GUILD,
     },
     databaseUrl: c.DATABASE_URL,

@@ -16,9 +16,17 @@
  * a new job; if nobody comes back within `emptyLeaveMs` the session ends ('empty'), else everything resumes where
  * it paused.
  *
+ * A user may pause too (/pause, ⏯ — `pause`/`resume`): only the player pauses (synthesis goes on, so the rest is
+ * ready when they resume). The two pauses have different reasons and are kept apart: a user's resume does not
+ * unpause an empty room, and a member coming back does not undo a user's pause; the player plays only when neither
+ * holds it. A user's pause belongs to the current narration (skip/stop/the next narration clear it). A paused
+ * narration is not idle (the idle timer never runs while something is current), but it may not hold the channel
+ * forever: after `pauseLeaveMs` still paused, the session ends ('paused'). ⏮ back (`back`) replays the segment being
+ * heard, or the previous one in its first second, from memory (see NarrationTrack.rewind).
+ *
  * The session ends (voice connection destroyed, every track cancelled with a reason the users are told, `onEnd`
  * called so the owner forgets it) on `/leave`, on shutdown, after `idleLeaveMs` with nothing to play, after
- * `emptyLeaveMs` with nobody listening, or when the connection is lost for good.
+ * `emptyLeaveMs` with nobody listening, after `pauseLeaveMs` paused by a user, or when the connection is lost for good.
  */
 import {
   AudioPlayerStatus,
@@ -45,6 +53,8 @@ export interface GuildSessionOptions {
   readonly idleLeaveMs: number;
   /** Leave after this long with nobody (but bots) in the channel; paused meanwhile (0 = leave at once). */
   readonly emptyLeaveMs?: number;
+  /** Leave after this long paused by a user (0 = no limit; default 15 min). */
+  readonly pauseLeaveMs?: number;
   /** Narrations that may wait behind the current one. */
   readonly maxQueue: number;
   readonly logger?: Logger;
@@ -77,6 +87,9 @@ export class GuildSession {
   private emptyTimer: NodeJS.Timeout | undefined;
   /** Nobody is listening: playback and synthesis are paused. */
   private empty = false;
+  /** A user paused this narration's playback (cleared when another narration becomes current). */
+  private userPause: { readonly track: NarrationTrack; readonly by: string } | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
   private readyLock = false;
   private wasReady = false;
   private ended = false;
@@ -136,6 +149,78 @@ export class GuildSession {
     return this.empty;
   }
 
+  /** The current narration is paused by a user. */
+  get isPausedByUser(): boolean {
+    return this.userPause !== undefined && this.userPause.track === this.currentTrack;
+  }
+
+  /** The current or a waiting narration with this id. */
+  find(trackId: string): NarrationTrack | undefined {
+    return this.tracks().find((t) => t.id === trackId);
+  }
+
+  /**
+   * A user pauses the current narration's playback (`by`, a mention, is shown in its reply); synthesis goes on.
+   * While paused it is not idle, but after `pauseLeaveMs` the session ends.
+   */
+  pause(by: string): 'paused' | 'already_paused' | 'nothing_playing' {
+    const track = this.currentTrack;
+    if (this.ended || !track) return 'nothing_playing';
+    if (this.isPausedByUser) return 'already_paused';
+    this.userPause = { track, by };
+    // Not playing yet (waiting for its first audio): onPlayerState holds it when it starts.
+    this.player.pause(true);
+    track.setUserPause(by);
+    const ms = this.options.pauseLeaveMs ?? 15 * 60_000;
+    if (ms > 0) {
+      this.pauseTimer = setTimeout(() => {
+        this.pauseTimer = undefined;
+        if (this.isPausedByUser) this.end('paused');
+      }, ms);
+      this.pauseTimer.unref();
+    }
+    this.log.info({ track: track.id }, 'paused by a user');
+    return 'paused';
+  }
+
+  /** Undoes a user's pause. Playback goes on at once unless the room is empty (then when someone comes back). */
+  resume(): 'resumed' | 'not_paused' {
+    if (this.ended || !this.isPausedByUser) return 'not_paused';
+    this.clearUserPause();
+    if (!this.empty) this.player.unpause();
+    this.log.info({ waitingForListeners: this.empty }, 'resumed by a user');
+    return 'resumed';
+  }
+
+  /**
+   * ⏮ back: replays the segment being heard, or the previous one when pressed in its first second, from memory
+   * (no new job). A paused narration stays paused (at the new position).
+   */
+  back(): 'replayed' | 'nothing' {
+    const track = this.currentTrack;
+    const resource = this.ended ? undefined : track?.rewind();
+    if (!resource) return 'nothing';
+    try {
+      this.player.play(resource);
+    } catch (err) {
+      this.log.warn({ err: String(err) }, 'could not replay');
+      return 'nothing';
+    }
+    return 'replayed';
+  }
+
+  /** Cancels one narration: the current one (as skip does) or a waiting one (taken out of the queue). */
+  cancelTrack(track: NarrationTrack, reason: CancelReason, by?: string): boolean {
+    if (this.currentTrack === track) return this.skip(by, reason) !== undefined;
+    const at = this.queue.indexOf(track);
+    if (at < 0) return false;
+    this.queue.splice(at, 1);
+    track.cancel(reason, by);
+    this.updatePositions();
+    this.maybePrefetch();
+    return true;
+  }
+
   /**
    * How many members (bots excluded) are in the bot's voice channel now. 0 pauses playback and synthesis and
    * starts the `emptyLeaveMs` countdown; anything else cancels it and resumes where it paused. Idempotent.
@@ -165,7 +250,8 @@ export class GuildSession {
       clearTimeout(this.emptyTimer);
       this.emptyTimer = undefined;
       for (const track of this.tracks()) track.resume();
-      this.player.unpause();
+      // A user's pause is theirs to undo.
+      if (!this.isPausedByUser) this.player.unpause();
     }
   }
 
@@ -226,6 +312,7 @@ export class GuildSession {
     for (const track of tracks.slice(1)) track.cancel(reason, by);
     tracks[0]?.cancel(reason, by);
     this.currentTrack = undefined;
+    this.clearUserPause();
     this.player.stop(true);
     if (!this.ended) this.armIdleTimer();
     return tracks.length;
@@ -239,6 +326,7 @@ export class GuildSession {
     this.disarmIdleTimer();
     clearTimeout(this.emptyTimer);
     this.emptyTimer = undefined;
+    this.clearUserPause();
     this.lifetime.abort();
     this.stop(reason, by);
     if (this.connection.state.status !== VoiceConnectionStatus.Destroyed) this.connection.destroy();
@@ -254,6 +342,8 @@ export class GuildSession {
       return;
     }
     this.disarmIdleTimer();
+    // A user's pause was for the narration before this one.
+    this.clearUserPause();
     this.currentTrack = next;
     // A prefetched narration's deadlines counted from the previous one's expected end: it is needed now.
     if (next.synthesisStarted) next.setPlaybackStart(performance.now());
@@ -306,8 +396,8 @@ export class GuildSession {
       if (track instanceof NarrationTrack) track.playbackStarted();
       this.maybePrefetch();
     }
-    if (playing && this.empty) {
-      // Nobody listens (it started, or came back from an auto-pause, while the channel was empty): hold it.
+    if (playing && (this.empty || this.isPausedByUser)) {
+      // Nobody listens, or a user paused it (it started, came back from an auto-pause, or a replay began): hold it.
       this.player.pause(true);
     }
   }
@@ -371,6 +461,14 @@ export class GuildSession {
 
   private tracks(): NarrationTrack[] {
     return [...(this.currentTrack ? [this.currentTrack] : []), ...this.queue];
+  }
+
+  private clearUserPause(): void {
+    clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+    const paused = this.userPause;
+    this.userPause = undefined;
+    paused?.track.setUserPause(undefined);
   }
 
   private updatePositions(): void {

@@ -1,6 +1,8 @@
 /**
  * Keeps a `/narrate` reply in step with its NarrationTrack: a progress bar while it waits, synthesizes and plays
  * (at most about one edit per second), then one final edit with the outcome, the audio file and the user's text.
+ * While the narration is going, every edit carries the player buttons (playerControls.ts); the final edit carries
+ * none, so they disappear with the narration.
  *
  * Discord-specific, but behind a small `ReplyTarget` so the logic — throttling, what the final message says, which
  * file format fits the upload limit, what happens when the interaction token expires — is testable without
@@ -18,6 +20,7 @@ import { NarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { composeMessage, errorText, formatDuration, renderStatus, texts, type ErrorContext, type Lang } from '../../messages.js';
 import type { NarrationTrack, TrackOutcome } from './narrationTrack.js';
+import { controlRows, type ControlsView } from './playerControls.js';
 import { ThrottledSender } from './throttledSender.js';
 
 export interface OutgoingFile {
@@ -29,6 +32,8 @@ export interface OutgoingFile {
 export interface OutgoingMessage {
   readonly content: string;
   readonly files?: readonly OutgoingFile[];
+  /** The player buttons; an edit without them removes them. */
+  readonly controls?: ControlsView;
 }
 
 export interface ReplyTarget {
@@ -64,6 +69,8 @@ export interface FollowTrackOptions {
   readonly minIntervalMs?: number;
   readonly now?: () => number;
   readonly logger?: Logger;
+  /** Show the player buttons while the narration goes on (default true; false for a narration not played in voice). */
+  readonly controls?: boolean;
 }
 
 /** Mirrors the track into its reply until the track finishes; resolves once the final message is out (or failed). */
@@ -78,8 +85,9 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
   const sender = new ThrottledSender<OutgoingMessage>(
     async (message) => {
       if (tokenDead) return; // an edit offered before Discord said the token had expired
-      if (message.content === lastContent && !message.files?.length) return;
-      lastContent = message.content;
+      const shown = `${message.content}\u0000${JSON.stringify(message.controls ?? null)}`;
+      if (shown === lastContent && !message.files?.length) return;
+      lastContent = shown;
       await target.edit(message);
     },
     {
@@ -99,7 +107,8 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
       { ...s, phase, channelId: options.voiceChannelId?.() ?? undefined },
       options.errorContext,
     );
-    return { content: composeMessage(status, track.request.text) };
+    const controls = options.controls === false ? undefined : { narrationId: track.id, queued: s.phase === 'queued', paused: s.pausedBy !== undefined };
+    return { content: composeMessage(status, track.request.text), controls };
   };
   const onChange = () => {
     if (!track.isFinished && tokenUsable()) sender.offer(render());
@@ -237,7 +246,9 @@ export function interactionReplyTarget(interaction: ChatInputCommandInteraction,
   return {
     expiresAt: start + INTERACTION_TOKEN_TTL_MS,
     edit: async (message) => {
-      await interaction.editReply({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
+      // Always sent: an edit without controls (the final one) removes the buttons.
+      const components = message.controls ? controlRows(message.controls) : [];
+      await interaction.editReply({ content: message.content, files: files(message), components, allowedMentions: { parse: [] } });
     },
     channelId: interaction.channelId,
     post: async (message) => {

@@ -15,7 +15,13 @@
  * failed-before-any-audio track disposes its own.
  *
  * While the voice channel is empty the session pauses the track (`pause`/`resume`): no new synthesis job starts,
- * and its stall clock stops with the player.
+ * and its stall clock stops with the player. A user's pause (/pause, ⏯) is a different thing: only the player
+ * pauses, synthesis goes on; the track just carries who paused it (`setUserPause`) for the reply.
+ *
+ * ⏮ back (`rewind`): the play position is what the player has sent of the current resource (its
+ * `playbackDuration`, which counts real audio, not stall silence) plus where its stream starts on the narration's
+ * timeline. The stream hands over the segment under it (or the previous one, in the first second) and everything
+ * after; a new stream and resource start there and the session plays that instead — from memory, no new job.
  *
  * A track is finished when both its synthesis and its playback are over (or when it is cancelled); `finished`
  * then resolves once with the outcome. Listeners: 'change' on every visible change (for the progress reply),
@@ -108,6 +114,8 @@ export interface TrackSnapshot {
   readonly failedMidway?: unknown;
   /** Paused because nobody is left in the voice channel. */
   readonly paused?: boolean;
+  /** Paused by a user (/pause, ⏯): who, as a mention. */
+  readonly pausedBy?: string;
 }
 
 interface TrackEvents {
@@ -123,6 +131,11 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   private phase: TrackPhase = 'queued';
   private narration: NarrationHandle | undefined;
   private stream: PcmStream | undefined;
+  /** What the player plays now (replaced by `rewind`), for the play position. */
+  private resource: AudioResource<NarrationTrack> | undefined;
+  /** Stalls of the streams replaced by `rewind`. */
+  private stallsBefore: StallStats = { count: 0, seconds: 0 };
+  private pausedBy: string | undefined;
   private chunksReady = 0;
   private segmentsReceived = 0;
   private recording: NarrationRecording | undefined;
@@ -182,6 +195,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
       retrying: this.retrying,
       failedMidway: this.synthesis && !this.synthesis.ok && this.segmentsReceived > 0 ? this.synthesis.error : undefined,
       paused: this.paused || undefined,
+      pausedBy: this.pausedBy,
     };
   }
 
@@ -194,7 +208,13 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
 
   /** Stalls so far (silence inserted because the next segment was not ready). */
   get stalls(): StallStats {
-    return this.stream?.stalls ?? { count: 0, seconds: 0 };
+    const now = this.stream?.stalls ?? { count: 0, seconds: 0 };
+    return { count: this.stallsBefore.count + now.count, seconds: this.stallsBefore.seconds + now.seconds };
+  }
+
+  /** Where the listener is on the narration's timeline (ms of its audio heard so far; a replay moves it back). */
+  get positionMs(): number {
+    return (this.stream?.startMs ?? 0) + (this.resource?.playbackDuration ?? 0);
   }
 
   /** When this narration's audio is expected to end (performance.now() time); now if not started. */
@@ -222,6 +242,55 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     if (!this.outcomeValue) this.emit('change');
   }
 
+  /**
+   * A user paused the player (`by`, a mention) or resumed it (undefined). Synthesis is not touched. On resume the
+   * chunks' deadlines count again from where the listener is, so a long pause does not make them look overdue.
+   */
+  setUserPause(by: string | undefined): void {
+    if (this.pausedBy === by || this.outcomeValue) return;
+    this.pausedBy = by;
+    if (by === undefined) this.reanchor();
+    this.emit('change');
+  }
+
+  /**
+   * ⏮ back: a new resource that starts at the segment being heard (or the previous one in its first second), made
+   * from audio in memory. The caller plays it in place of the current one (the player then destroys the old
+   * stream). Undefined when there is nothing to go back to (nothing played yet, or playback is over).
+   */
+  rewind(): AudioResource<NarrationTrack> | undefined {
+    const old = this.stream;
+    if (this.outcomeValue || this.playbackOver || !old || !this.resource) return undefined;
+    // At the very start (nothing heard, or just replayed from the beginning): there is nothing to go back to.
+    if (this.positionMs === 0) return undefined;
+    const replay = old.replayFrom(this.positionMs);
+    if (!replay) return undefined;
+    old.setPlaying(false);
+    const oldStalls = old.stalls;
+    this.stallsBefore = { count: this.stallsBefore.count + oldStalls.count, seconds: this.stallsBefore.seconds + oldStalls.seconds };
+    const stream = this.newStream(replay.startMs);
+    for (const segment of replay.segments) stream.pushSegment(segment);
+    if (old.inputEnded) stream.end();
+    this.stream = stream;
+    this.resource = createAudioResource(stream, { inputType: StreamType.Raw, metadata: this });
+    this.reanchor();
+    this.log.info({ track: this.id, fromMs: Math.round(replay.startMs) }, 'replaying from an earlier segment');
+    return this.resource;
+  }
+
+  /** Chunk deadlines count from where the listener is now (after a pause or a replay). */
+  private reanchor(): void {
+    if (!this.played || this.synthesis) return;
+    this.narration?.setPlaybackStart?.(performance.now() - this.positionMs);
+  }
+
+  private newStream(startMs: number): PcmStream {
+    const stream = new PcmStream(undefined, startMs);
+    // A destroyed stream (cancel, player error, replaced by a replay) must not surface as an unhandled 'error'.
+    stream.on('error', (err) => this.log.debug({ track: this.id, err: String(err) }, 'pcm stream error'));
+    return stream;
+  }
+
   /** The player is (not) consuming this track's audio in real time: drives the stall accounting. */
   setPlaying(playing: boolean): void {
     this.stream?.setPlaying(playing);
@@ -230,10 +299,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   /** Starts synthesizing (idempotent). Segments are recorded for the attachment and queued for playback. */
   startSynthesis(options: StartOptions = {}): void {
     if (this.narration || this.outcomeValue) return;
-    this.stream = new PcmStream();
+    this.stream = this.newStream(0);
     this.recording = new NarrationRecording();
-    // A destroyed stream (cancel, player error) must not surface as an unhandled 'error'.
-    this.stream.on('error', (err) => this.log.debug({ track: this.id, err: String(err) }, 'pcm stream error'));
     try {
       this.narration = this.source.narrate({
         text: this.request.text,
@@ -264,7 +331,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   createAudioResource(): AudioResource<NarrationTrack> {
     this.startSynthesis();
     if (this.phase === 'queued') this.phase = 'synthesizing';
-    return createAudioResource(this.stream!, { inputType: StreamType.Raw, metadata: this });
+    this.resource = createAudioResource(this.stream!, { inputType: StreamType.Raw, metadata: this });
+    return this.resource;
   }
 
   /** The player started sending this track's audio. */

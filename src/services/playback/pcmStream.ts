@@ -14,6 +14,12 @@
  * when, `setPlaying`), so when a segment arrives later than the audio before it could last, the difference is
  * silence the listener heard. Counted from the first segment on (the wait for the first one is first-audio
  * latency, not a stall); shorter than two frames is not counted (frame and timer jitter).
+ *
+ * ⏮ back needs the audio just heard: the last few segments taken for conversion stay here as mono floats
+ * (`HISTORY_SEGMENTS`, so memory stays bounded — a segment is at most ~25 s), each with its start on the
+ * narration's timeline. `replayFrom(position)` hands out the segment under the play position (or the one before it
+ * in the first second of a segment) and everything after it, for a new stream that starts there: the player's and
+ * encoder's buffers cannot be rewound, so going back means a fresh stream, never a seek in this one.
  */
 import { Readable } from 'node:stream';
 import { DiscordPcmConverter } from '../audio/discordPcm.js';
@@ -21,6 +27,25 @@ import type { MonoAudio } from '../audio/types.js';
 
 /** A gap shorter than this is frame/timer jitter, not a stall a listener would notice. */
 const STALL_MIN_MS = 40;
+/**
+ * Segments kept after conversion, for ⏮ back: conversion runs at most one segment (plus ~1 s) ahead of what is
+ * heard, so four always hold the one being heard and the one before it.
+ */
+export const HISTORY_SEGMENTS = 4;
+/** ⏮ within this long of a segment's start goes to the previous segment, as music players do. */
+export const BACK_TO_PREVIOUS_MS = 1_000;
+
+/** A segment on the narration's timeline: where it starts (ms of audio before it) and its audio. */
+interface HeldSegment {
+  readonly startMs: number;
+  readonly audio: MonoAudio;
+}
+
+/** Where a replay starts on the narration's timeline, and the audio from there on (what was held and what waits). */
+export interface Replay {
+  readonly startMs: number;
+  readonly segments: readonly MonoAudio[];
+}
 
 export interface StallStats {
   readonly count: number;
@@ -41,11 +66,44 @@ export class PcmStream extends Readable {
   private stallMs = 0;
   /** All silence inserted so far, jitter included: the play position is `played - silenceMs`. */
   private silenceMs = 0;
+  /** The last segments taken for conversion (oldest first), and where the next one taken will start. */
+  private readonly history: HeldSegment[] = [];
+  private nextStartMs: number;
 
-  /** `now` is injectable so stall accounting can be tested without real time. */
-  constructor(private readonly now: () => number = () => performance.now()) {
+  /**
+   * `now` is injectable so stall accounting can be tested without real time. `startMs`: where this stream's first
+   * segment sits on the narration's timeline (0, or later for a stream made by ⏮ back).
+   */
+  constructor(
+    private readonly now: () => number = () => performance.now(),
+    readonly startMs = 0,
+  ) {
     // ~1 s of 48 kHz stereo s16 ahead of the encoder is plenty; the rest waits here as mono floats.
     super({ highWaterMark: 192_000 });
+    this.nextStartMs = startMs;
+  }
+
+  /** `end()` was called: no segment will follow what was pushed. */
+  get inputEnded(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * What ⏮ back replays when the listener is at `positionMs` (narration timeline): the segment under it — or the
+   * previous one when `positionMs` is within `BACK_TO_PREVIOUS_MS` of its start and that one is still held — and
+   * every segment after it. Undefined when nothing has been taken for playback yet.
+   */
+  replayFrom(positionMs: number): Replay | undefined {
+    let at = -1;
+    for (let i = this.history.length - 1; i >= 0; i--) {
+      if (this.history[i]!.startMs <= positionMs) {
+        at = i;
+        break;
+      }
+    }
+    if (at < 0) return undefined;
+    if (at > 0 && positionMs - this.history[at]!.startMs < BACK_TO_PREVIOUS_MS) at--;
+    return { startMs: this.history[at]!.startMs, segments: [...this.history.slice(at).map((h) => h.audio), ...this.pending] };
   }
 
   /** Stalls so far: how many times, and how many seconds of inserted silence in all. */
@@ -99,6 +157,16 @@ export class PcmStream extends Readable {
     }
   }
 
+  /**
+   * A destroyed stream (cancel, replaced by ⏮ back) lets go of the audio still waiting at once. What was held for
+   * back stays: a stream is destroyed also when it has simply been read to its end, while the encoder still plays
+   * its last frames (bounded, and freed with the stream).
+   */
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    this.pending.length = 0;
+    callback(err);
+  }
+
   override _read(): void {
     this.waiting = true;
     this.deliver();
@@ -109,6 +177,7 @@ export class PcmStream extends Readable {
     while (this.waiting && !this.destroyed) {
       const next = this.pending.shift();
       if (next) {
+        this.hold(next);
         const pcm = this.convert(next);
         if (pcm.length > 0) this.waiting = this.push(pcm);
         continue;
@@ -121,6 +190,13 @@ export class PcmStream extends Readable {
       }
       return;
     }
+  }
+
+  /** Keeps a segment taken for conversion (bounded) with its place on the timeline. */
+  private hold(audio: MonoAudio): void {
+    this.history.push({ startMs: this.nextStartMs, audio });
+    this.nextStartMs += (audio.samples.length / audio.sampleRate) * 1000;
+    if (this.history.length > HISTORY_SEGMENTS) this.history.shift();
   }
 
   private convert(audio: MonoAudio): Buffer {

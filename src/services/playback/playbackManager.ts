@@ -14,6 +14,8 @@ export interface PlaybackOptions {
   readonly idleLeaveMs: number;
   /** With nobody in the channel: paused, then leave after this long (default 60 s; 0 = at once). */
   readonly emptyLeaveMs?: number;
+  /** Paused by a user this long: leave (default 15 min; 0 = no limit). */
+  readonly pauseLeaveMs?: number;
   readonly maxQueue: number;
   readonly logger?: Logger;
   readonly reconnectGraceMs?: number;
@@ -86,6 +88,7 @@ export class PlaybackManager {
       connection,
       idleLeaveMs: this.options.idleLeaveMs,
       emptyLeaveMs: this.options.emptyLeaveMs,
+      pauseLeaveMs: this.options.pauseLeaveMs,
       maxQueue: this.options.maxQueue,
       logger: this.options.logger ?? silentLogger,
       reconnectGraceMs: this.options.reconnectGraceMs,

@@ -51,6 +51,11 @@ export interface ClickComponentOptions {
   readonly customId: string;
   /** String-select values picked by the user. */
   readonly values?: readonly string[];
+  /**
+   * A button the user's client still shows although the message no longer has it (the bot removed it, or a view
+   * from before a restart): the click is dispatched as a button even if the message has no such component now.
+   */
+  readonly stale?: boolean;
   readonly locale?: `${Locale}`;
 }
 
@@ -124,7 +129,7 @@ export class InteractionFactory {
   /** A button click or string-select pick on one of the bot's messages. */
   component(opts: ClickComponentOptions): Invocation {
     const stored = this.deps.messages.get(opts.message);
-    const component = findComponent(stored.components, opts.customId);
+    const component = findComponent(stored.components, opts.customId) ?? (opts.stale ? { type: ComponentType.Button } : undefined);
     if (!component) throw misuse(`message ${opts.message} has no component with custom_id "${opts.customId}".`);
     const channel = this.deps.world.channel(stored.channelId);
     const isSelect = component.type === ComponentType.StringSelect;
