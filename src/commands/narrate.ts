@@ -213,6 +213,8 @@ export const narrate: Command = {
           voiceChannelId: () => joined?.channelId,
           errorContext,
           logger: ctx.logger,
+          // The player buttons act on a voice channel's playback: a file or a voice message has none.
+          controls: outputMode === 'voice',
         }),
       ),
     );
