@@ -9,6 +9,7 @@ import type { NarrationPlan, NarrationRequest } from '../services/orchestrator.j
 import type { TtsBackend } from '../services/tts/backend.js';
 import type { NarrationSource } from '../services/playback/narrationTrack.js';
 import type { PlaybackManager } from '../services/playback/playbackManager.js';
+import type { Storage } from '../services/storage/types.js';
 import { leave } from './leave.js';
 import { narrate } from './narrate.js';
 import { queue } from './queue.js';
@@ -20,11 +21,15 @@ export interface CommandContext {
   readonly config: Config;
   /** The engine's orchestrator: `plan` checks a request synchronously, `narrate` starts it. */
   readonly orchestrator: NarrationSource & {
-    plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention'>): NarrationPlan;
+    plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention' | 'dictionary'>): NarrationPlan;
+    /** Spoken characters of the plan not in the cache now: what the daily limits count. */
+    charsToSynthesize(plan: NarrationPlan): Promise<number>;
   };
   readonly backend: Pick<TtsBackend, 'kind' | 'listVoices'>;
   readonly playback: PlaybackManager;
   readonly logger: Logger;
+  /** Settings, ledger and persisted queue; optional so tests without a database compile (the bot always wires it). */
+  readonly storage?: Storage;
   /** Keeps a task that outlives the handler (a narration's reply updates), so shutdown can wait for it. */
   background(task: Promise<unknown>): void;
   /** True once shutdown has begun: no new narration may start (read again after every await). */

@@ -17,6 +17,11 @@
  * While the voice channel is empty the session pauses the track (`pause`/`resume`): no new synthesis job starts,
  * and its stall clock stops with the player.
  *
+ * Cost and position, for the ledger and the queue kept across restarts (narrationLedger.ts): `usage()` is what the
+ * engine has spent so far (GPU seconds, characters synthesized); 'reached' is emitted with the chunk the listener
+ * hears, on segment boundaries only; `reachedChunk` is exact at a cancel (from the stream's play time), so a
+ * narration suspended by a shutdown resumes from the sentence it had reached (`TrackRequest.startChunk`).
+ *
  * A track is finished when both its synthesis and its playback are over (or when it is cancelled); `finished`
  * then resolves once with the outcome. Listeners: 'change' on every visible change (for the progress reply),
  * 'synthesized' when synthesis has settled (for the queue's prefetch rule), 'finished' with the outcome.
@@ -44,9 +49,18 @@ export interface NarrationHandle {
   setPlaybackStart?(atMs: number): void;
   /** When this narration's audio is expected to end (performance.now() time). */
   estimatedEndAt?(): number;
+  /** What this narration has spent so far (for the ledger; a cancelled or failed one settles with it). */
+  usage?(): NarrationUsage;
   /** No queued chunk starts a job until resumed (jobs already running finish). */
   pauseSynthesis?(): void;
   resumeSynthesis?(): void;
+}
+
+export interface NarrationUsage {
+  readonly charsSynthesized: number;
+  readonly gpuSeconds: number;
+  readonly cacheHits: number;
+  readonly chunksDone: number;
 }
 
 /** How synthesis starts: a prefetch runs at low priority, with deadlines counted from the current one's end. */
@@ -65,6 +79,10 @@ export interface TrackRequest {
   readonly requesterName: string;
   readonly maxTextChars?: number;
   readonly resolveMention?: NarrationRequest['resolveMention'];
+  /** The server's pronunciation dictionary, applied while cleaning (as when it was planned). */
+  readonly dictionary?: NarrationRequest['dictionary'];
+  /** Resume after a restart: synthesis and playback start at this chunk of the plan (the progress shows the earlier ones as done). */
+  readonly startChunk?: number;
 }
 
 export type TrackPhase = 'queued' | 'synthesizing' | 'playing' | 'finished';
@@ -112,6 +130,8 @@ export interface TrackSnapshot {
 
 interface TrackEvents {
   change: [];
+  /** The listener has reached this chunk of the plan (emitted on segment boundaries). */
+  reached: [number];
   synthesized: [];
   finished: [TrackOutcome];
 }
@@ -135,6 +155,12 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   private finalizing = false;
   private played = false;
   private outcomeValue: TrackOutcome | undefined;
+  private reached: number;
+  /**
+   * Set once the narration is stored in the persisted queue: a shutdown then suspends it (it continues after the
+   * restart) rather than cancelling it, and its reply says so.
+   */
+  resumable = false;
 
   constructor(
     readonly request: TrackRequest,
@@ -143,6 +169,18 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   ) {
     super();
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.reached = request.startChunk ?? 0;
+    this.chunksReady = this.reached;
+  }
+
+  /** The chunk of the plan the listener had reached (exact after a cancel; else as of the last segment boundary). */
+  get reachedChunk(): number {
+    return this.reached;
+  }
+
+  /** What the engine has spent on this narration so far (zeros before synthesis started). */
+  usage(): NarrationUsage {
+    return this.narration?.usage?.() ?? { charsSynthesized: 0, gpuSeconds: 0, cacheHits: 0, chunksDone: 0 };
   }
 
   get outcome(): TrackOutcome | undefined {
@@ -234,6 +272,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     this.recording = new NarrationRecording();
     // A destroyed stream (cancel, player error) must not surface as an unhandled 'error'.
     this.stream.on('error', (err) => this.log.debug({ track: this.id, err: String(err) }, 'pcm stream error'));
+    this.stream.onSegmentStart = () => this.updateReached();
     try {
       this.narration = this.source.narrate({
         text: this.request.text,
@@ -241,6 +280,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         speed: this.request.speed,
         maxTextChars: this.request.maxTextChars,
         resolveMention: this.request.resolveMention,
+        ...(this.request.dictionary ? { dictionary: this.request.dictionary } : {}),
+        ...(this.request.startChunk ? { startChunk: this.request.startChunk } : {}),
         onProgress: (event) => this.onProgress(event),
         lowPriority: options.lowPriority,
         playbackStartAt: options.playbackStartAt,
@@ -288,10 +329,21 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   /** Stops synthesis (GPU jobs included) and playback; the track finishes at once as cancelled. */
   cancel(reason: CancelReason, by?: string): void {
     if (this.outcomeValue) return;
+    this.updateReached(); // exact, from the play time: where a suspended narration resumes
     this.narration?.cancel();
     this.stream?.destroy();
     void this.recording?.dispose();
     this.finish({ kind: 'cancelled', reason, by });
+  }
+
+  /** The chunk heard now, from the stream's play time; emitted when it moved on. */
+  private updateReached(): void {
+    const ordinal = this.stream?.audibleSegment() ?? -1;
+    if (ordinal < 0) return;
+    const chunk = (this.request.startChunk ?? 0) + ordinal;
+    if (chunk === this.reached) return;
+    this.reached = chunk;
+    this.emit('reached', chunk);
   }
 
   private onProgress(event: NarrationProgress): void {
@@ -382,7 +434,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         kind: 'failed',
         error: synthesis.error,
         audio,
-        chunksDone: this.segmentsReceived,
+        chunksDone: (this.request.startChunk ?? 0) + this.segmentsReceived,
         chunksTotal: this.request.chunksTotal,
         played: this.played,
       });

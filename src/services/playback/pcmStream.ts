@@ -14,6 +14,10 @@
  * when, `setPlaying`), so when a segment arrives later than the audio before it could last, the difference is
  * silence the listener heard. Counted from the first segment on (the wait for the first one is first-audio
  * latency, not a stall); shorter than two frames is not counted (frame and timer jitter).
+ *
+ * The same accounting tells which segment the listener hears now (`audibleSegment`), so a narration suspended for
+ * a restart resumes from the sentence it had reached; `onSegmentStart` reports each segment as the encoder starts
+ * on it (segment boundaries only: the queue's persisted position is updated there, never per frame).
  */
 import { Readable } from 'node:stream';
 import { DiscordPcmConverter } from '../audio/discordPcm.js';
@@ -41,6 +45,12 @@ export class PcmStream extends Readable {
   private stallMs = 0;
   /** All silence inserted so far, jitter included: the play position is `played - silenceMs`. */
   private silenceMs = 0;
+  /** Where each received segment ends in the audio (ms, cumulative), for `audibleSegment`. */
+  private readonly segmentEndsMs: number[] = [];
+  /** Segments handed to the encoder so far. */
+  private segmentsStarted = 0;
+  /** Called with a segment's ordinal (0 = the first received) when the encoder starts reading it. */
+  onSegmentStart: ((ordinal: number) => void) | undefined;
 
   /** `now` is injectable so stall accounting can be tested without real time. */
   constructor(private readonly now: () => number = () => performance.now()) {
@@ -75,7 +85,19 @@ export class PcmStream extends Readable {
     this.pending.push(audio);
     this.receivedSamples += audio.samples.length;
     if (!this.converterRate) this.converterRate = audio.sampleRate;
+    this.segmentEndsMs.push((this.receivedSamples / this.converterRate) * 1000);
     if (this.waiting) this.deliver();
+  }
+
+  /**
+   * Ordinal of the segment the listener hears now (from the play time minus the silence inserted), or -1 before
+   * any segment arrived. While stalled it is the last received one: everything before it has been heard.
+   */
+  audibleSegment(): number {
+    if (this.segmentEndsMs.length === 0) return -1;
+    const played = this.playedMs + (this.playingSince === undefined ? 0 : this.now() - this.playingSince) - this.silenceMs;
+    const index = this.segmentEndsMs.findIndex((end) => end > played);
+    return index === -1 ? this.segmentEndsMs.length - 1 : index;
   }
 
   /** No more segments: the stream ends once what was queued has been read. */
@@ -109,6 +131,7 @@ export class PcmStream extends Readable {
     while (this.waiting && !this.destroyed) {
       const next = this.pending.shift();
       if (next) {
+        this.onSegmentStart?.(this.segmentsStarted++);
         const pcm = this.convert(next);
         if (pcm.length > 0) this.waiting = this.push(pcm);
         continue;
