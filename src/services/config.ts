@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { NarratorError } from './errors.js';
+import { DEFAULT_DATABASE_URL, parseDatabaseUrl } from './storage/url.js';
 
 export const BACKENDS = ['runpod', 'flask', 'local'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -14,7 +15,7 @@ export const VOICE_NAME = /^(?!.*\.\.)[A-Za-z0-9_.-]{1,64}$/;
 export const SPEED_MIN = 0.5;
 export const SPEED_MAX = 2.0;
 
-const SECRET_VARS = new Set(['RUNPOD_API_KEY', 'DISCORD_TOKEN']);
+const SECRET_VARS = new Set(['RUNPOD_API_KEY', 'DISCORD_TOKEN', 'DATABASE_URL']);
 
 const optionalString = z.string().trim().optional();
 const url = z
@@ -64,6 +65,19 @@ const schema = z
     VOICE_IDLE_LEAVE_SEC: int(0, 86_400).default(300),
     VOICE_EMPTY_LEAVE_SEC: int(0, 86_400).default(60),
     MAX_QUEUE_PER_GUILD: int(1, 100).default(10),
+    DATABASE_URL: z
+      .string()
+      .trim()
+      .default(DEFAULT_DATABASE_URL)
+      .superRefine((s, ctx) => {
+        try {
+          parseDatabaseUrl(s);
+        } catch (err) {
+          // parseDatabaseUrl's messages start with the variable's name and never quote the URL (it may hold a password).
+          ctx.addIssue({ code: 'custom', message: err instanceof Error ? err.message.replace(/^DATABASE_URL /, '') : 'is invalid' });
+        }
+      }),
+    GPU_PRICE_PER_SECOND: num(0, 1).default(0.00019),
   })
   .superRefine((c, ctx) => {
     if (c.TTS_BACKEND === 'runpod') {
@@ -114,6 +128,10 @@ export interface Config {
     readonly emptyLeaveMs: number;
     readonly maxQueuePerGuild: number;
   };
+  /** `sqlite:PATH`, `sqlite::memory:` or `postgres://…` (may hold a password: never log it unscrubbed). */
+  readonly databaseUrl: string;
+  /** USD per GPU second, for the estimated cost in /usage and `npm run usage` (RunPod 24 GB tier by default). */
+  readonly gpuPricePerSecond: number;
 }
 
 /**
@@ -166,6 +184,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       emptyLeaveMs: c.VOICE_EMPTY_LEAVE_SEC * 1000,
       maxQueuePerGuild: c.MAX_QUEUE_PER_GUILD,
     },
+    databaseUrl: c.DATABASE_URL,
+    gpuPricePerSecond: c.GPU_PRICE_PER_SECOND,
   };
   return deepFreeze(config);
 }
