@@ -219,6 +219,103 @@ const en = {
   notResumed: () => '👋 Not resumed after the restart: nobody was left in the voice channel.',
   durationHM: (p: { h: number; m: number }) => (p.h > 0 ? `${p.h} h ${p.m} min` : `${p.m} min`),
   durationS: (p: { s: number }) => `${p.s} s`,
+
+  // --- /settings /voice /usage /dictionary (issue 10): descriptions ---
+  cmdSettingsDescription: 'Server settings for the narrator (Manage Server)',
+  subSettingsShowDescription: 'Show every setting with its default',
+  subSettingsVoiceDescription: 'Set the server’s default voice',
+  optSettingsVoiceDescription: 'The default voice (leave empty to go back to the bot default)',
+  subSettingsSpeedDescription: 'Set the server’s default speed',
+  optSettingsSpeedDescription: 'Speed, 0.5 to 2.0 (leave empty to go back to the bot default)',
+  subSettingsLimitsDescription: 'Set the character limits and the cooldown (no option: show them)',
+  optMaxCharsDescription: 'Characters per narration, at most 6000 (0 = the bot default)',
+  optDailyCharsDescription: 'Characters a day for the whole server, UTC day (0 = unlimited)',
+  optUserDailyCharsDescription: 'Characters a day for each member, UTC day (0 = unlimited)',
+  optCooldownDescription: 'Seconds a member waits between two narrations (0 = none)',
+  subSettingsRoleDescription: 'Only members with this role may narrate',
+  optRoleDescription: 'The role (leave empty to let everyone narrate)',
+  subSettingsAliasDescription: 'Name a voice for [tags] in scripts',
+  optAliasNameDescription: 'The tag, e.g. minh for [minh]',
+  optAliasVoiceDescription: 'The voice it stands for (leave empty to remove the alias)',
+  subSettingsResetDescription: 'Put every setting back to its default',
+  cmdVoiceDescription: 'Your own default voice and speed in this server',
+  subVoiceSetDescription: 'Choose the voice and speed used when /narrate names none',
+  optMyVoiceDescription: 'Your voice',
+  subVoiceShowDescription: 'Show your voice and speed',
+  subVoiceResetDescription: 'Forget your voice and speed (the server default applies)',
+  cmdUsageDescription: 'What narrations cost: characters and GPU time',
+  subUsageServerDescription: 'This server, today and the last 30 days (Manage Server)',
+  subUsageMeDescription: 'Your own narrations, today and the last 30 days',
+  cmdDictionaryDescription: 'How words are pronounced in this server',
+  subDictionaryAddDescription: 'Add or change a word (Manage Server)',
+  optDictionaryWordDescription: 'The word as written, e.g. TP.HCM',
+  optDictionarySayDescription: 'What to say instead, e.g. Thành phố Hồ Chí Minh',
+  subDictionaryRemoveDescription: 'Remove a word (Manage Server)',
+  subDictionaryListDescription: 'List the words and how they are read',
+
+  // --- /settings /voice /usage /dictionary: replies ---
+  needManageServer: () => 'Only members with the **Manage Server** permission can do this.',
+  storageMissing: () => 'Settings are not available: this bot runs without a database.',
+  errStorageUnavailable: () => 'The settings database is not reachable right now, so I cannot do this. Try again in a minute.',
+  settingsTitle: () => '**Server settings**',
+  settingsRow: (p: { label: string; value: string; fallback: string }) => `• ${p.label}: **${p.value}** (default: ${p.fallback})`,
+  labelVoice: 'Voice',
+  labelSpeed: 'Speed',
+  labelMaxChars: 'Characters per narration',
+  labelDailyChars: 'Characters a day, whole server',
+  labelUserDailyChars: 'Characters a day, each member',
+  labelCooldown: 'Wait between two narrations',
+  labelRole: 'Who may narrate',
+  labelAliases: 'Voice aliases',
+  valueUnlimited: 'unlimited',
+  valueNone: 'none',
+  valueEveryone: 'everyone',
+  valueSeconds: (p: { seconds: string }) => `${p.seconds} s`,
+  settingsVoiceSet: (p: { voice: string }) => `✅ The server’s default voice is now **${p.voice}**.`,
+  settingsVoiceCleared: (p: { voice: string }) => `✅ The server’s default voice is back to the bot default (**${p.voice}**).`,
+  settingsSpeedSet: (p: { speed: string }) => `✅ The server’s default speed is now **${p.speed}**.`,
+  settingsSpeedCleared: (p: { speed: string }) => `✅ The server’s default speed is back to the bot default (**${p.speed}**).`,
+  settingsLimitsSaved: () => '✅ Limits saved.',
+  settingsLimitsTitle: () => '**Limits**',
+  settingsRoleSet: (p: { roleId: string }) => `✅ Only members with <@&${p.roleId}> may narrate now.`,
+  settingsRoleCleared: () => '✅ Everyone may narrate again.',
+  settingsReset: () => '✅ Every setting is back to its default.',
+  aliasSet: (p: { alias: string; voice: string }) => `✅ \`[${p.alias}]\` now reads with the voice **${p.voice}**.`,
+  aliasRemoved: (p: { alias: string }) => `✅ Removed the alias \`${p.alias}\`.`,
+  aliasUnknown: (p: { alias: string }) => `There is no alias \`${p.alias}\`.`,
+  aliasInvalid: (p: { max: number }) => `An alias is 1 to ${p.max} letters, digits, - or _ (for example \`minh\`).`,
+  aliasTooMany: (p: { max: number }) => `This server already has ${p.max} aliases. Remove one first.`,
+  voicePrefsTitle: () => '**Your voice**',
+  voicePrefsRow: (p: { label: string; value: string; source: string }) => `• ${p.label}: **${p.value}** (${p.source})`,
+  sourceMine: 'your choice',
+  sourceServer: 'server default',
+  sourceBot: 'bot default',
+  voicePrefsSaved: (p: { voice: string; speed?: string }) =>
+    `✅ Your narrations now use the voice **${p.voice}**${p.speed ? ` at speed **${p.speed}**` : ''} when /narrate names none.`,
+  voicePrefsReset: () => '✅ Forgot your voice and speed: the server’s defaults apply again.',
+  usageTitleServer: () => '**Usage in this server**',
+  usageTitleMe: () => '**Your usage in this server**',
+  usageToday: 'Today (UTC)',
+  usageLast30: 'Last 30 days',
+  usageRow: (p: { label: string; narrations: number; n: string; chars: string; synthesized: string; gpu: string; cost: string }) =>
+    `• ${p.label}: ${p.n} narration${p.narrations === 1 ? '' : 's'} · ${p.chars} characters (${p.synthesized} synthesized) · ${p.gpu} GPU s · ≈ ${p.cost}`,
+  usageTopTitle: () => '**Top members, last 30 days**',
+  usageTopRow: (p: { rank: number; userId: string; narrations: number; n: string; chars: string; gpu: string; cost: string }) =>
+    `${p.rank}. <@${p.userId}> — ${p.n} narration${p.narrations === 1 ? '' : 's'} · ${p.chars} characters · ${p.gpu} GPU s · ≈ ${p.cost}`,
+  usagePrice: (p: { price: string }) => `-# Cost estimated at ${p.price} per GPU second; characters served from the cache cost nothing.`,
+  usageNothing: () => 'No narrations in the last 30 days.',
+  dictionaryAdded: (p: { word: string; say: string }) => `✅ \`${p.word}\` is now read as \`${p.say}\`.`,
+  dictionaryChanged: (p: { word: string; say: string }) => `✅ \`${p.word}\` is now read as \`${p.say}\` (changed).`,
+  dictionaryRemoved: (p: { word: string }) => `✅ Removed \`${p.word}\` from the dictionary.`,
+  dictionaryNotFound: (p: { word: string }) => `\`${p.word}\` is not in the dictionary.`,
+  dictionaryTitle: (p: { count: number; max: number }) => `**Pronunciation dictionary** (${p.count}/${p.max}):`,
+  dictionaryEmpty: () => 'The dictionary is empty. An admin can add a word with `/dictionary add`.',
+  dictionaryMore: (p: { more: number }) => `…and ${p.more} more: the whole list is attached.`,
+  errDictionaryWordInvalid: () => 'The word must contain at least one letter or digit, as it is written (e.g. `TP.HCM`).',
+  errDictionaryWordTooLong: (p: { max: number }) => `The word is too long: at most ${p.max} characters.`,
+  errDictionarySayInvalid: () => 'Say how the word is read with at least one letter or digit (links and emoji are not read), e.g. `Thành phố Hồ Chí Minh`.',
+  errDictionarySayTooLong: (p: { max: number }) => `What to say is too long: at most ${p.max} characters.`,
+  errDictionaryFull: (p: { max: number }) => `The dictionary is full (${p.max} words). Remove one first.`,
 };
 
 export type Texts = typeof en;
@@ -340,6 +437,98 @@ const vi: Texts = {
   notResumed: () => '👋 Không đọc tiếp sau khi khởi động lại: không còn ai trong kênh thoại.',
   durationHM: (p) => (p.h > 0 ? `${p.h} giờ ${p.m} phút` : `${p.m} phút`),
   durationS: (p) => `${p.s} giây`,
+
+  cmdSettingsDescription: 'Cài đặt của máy chủ cho bot đọc (cần quyền Quản lý máy chủ)',
+  subSettingsShowDescription: 'Xem mọi cài đặt cùng giá trị mặc định',
+  subSettingsVoiceDescription: 'Chọn giọng mặc định của máy chủ',
+  optSettingsVoiceDescription: 'Giọng mặc định (để trống để về mặc định của bot)',
+  subSettingsSpeedDescription: 'Chọn tốc độ mặc định của máy chủ',
+  optSettingsSpeedDescription: 'Tốc độ, từ 0.5 đến 2.0 (để trống để về mặc định của bot)',
+  subSettingsLimitsDescription: 'Đặt giới hạn ký tự và thời gian chờ (không chọn gì: xem giới hạn)',
+  optMaxCharsDescription: 'Số ký tự mỗi bài, tối đa 6000 (0 = mặc định của bot)',
+  optDailyCharsDescription: 'Số ký tự mỗi ngày cho cả máy chủ, theo ngày UTC (0 = không giới hạn)',
+  optUserDailyCharsDescription: 'Số ký tự mỗi ngày cho mỗi thành viên, theo ngày UTC (0 = không giới hạn)',
+  optCooldownDescription: 'Số giây mỗi thành viên phải chờ giữa hai bài (0 = không chờ)',
+  subSettingsRoleDescription: 'Chỉ thành viên có vai trò này mới được dùng bot đọc',
+  optRoleDescription: 'Vai trò (để trống để ai cũng dùng được)',
+  subSettingsAliasDescription: 'Đặt tên cho một giọng để dùng trong [thẻ] của kịch bản',
+  optAliasNameDescription: 'Tên thẻ, ví dụ minh cho [minh]',
+  optAliasVoiceDescription: 'Giọng mà thẻ đó dùng (để trống để xoá bí danh)',
+  subSettingsResetDescription: 'Đưa mọi cài đặt về mặc định',
+  cmdVoiceDescription: 'Giọng và tốc độ mặc định của riêng bạn trong máy chủ này',
+  subVoiceSetDescription: 'Chọn giọng và tốc độ dùng khi /narrate không ghi giọng',
+  optMyVoiceDescription: 'Giọng của bạn',
+  subVoiceShowDescription: 'Xem giọng và tốc độ của bạn',
+  subVoiceResetDescription: 'Bỏ giọng và tốc độ của bạn (dùng mặc định của máy chủ)',
+  cmdUsageDescription: 'Chi phí của các bài đọc: số ký tự và thời gian GPU',
+  subUsageServerDescription: 'Máy chủ này, hôm nay và 30 ngày qua (cần quyền Quản lý máy chủ)',
+  subUsageMeDescription: 'Các bài đọc của bạn, hôm nay và 30 ngày qua',
+  cmdDictionaryDescription: 'Cách đọc các từ trong máy chủ này',
+  subDictionaryAddDescription: 'Thêm hoặc sửa một từ (cần quyền Quản lý máy chủ)',
+  optDictionaryWordDescription: 'Từ như khi viết, ví dụ TP.HCM',
+  optDictionarySayDescription: 'Đọc thành gì, ví dụ Thành phố Hồ Chí Minh',
+  subDictionaryRemoveDescription: 'Xoá một từ (cần quyền Quản lý máy chủ)',
+  subDictionaryListDescription: 'Danh sách các từ và cách đọc',
+
+  needManageServer: () => 'Chỉ thành viên có quyền **Quản lý máy chủ** (Manage Server) mới làm được việc này.',
+  storageMissing: () => 'Không có cài đặt: bot này đang chạy không có cơ sở dữ liệu.',
+  errStorageUnavailable: () => 'Hiện không kết nối được tới cơ sở dữ liệu cài đặt nên mình chưa làm được việc này. Hãy thử lại sau một phút.',
+  settingsTitle: () => '**Cài đặt của máy chủ**',
+  settingsRow: (p) => `• ${p.label}: **${p.value}** (mặc định: ${p.fallback})`,
+  labelVoice: 'Giọng',
+  labelSpeed: 'Tốc độ',
+  labelMaxChars: 'Số ký tự mỗi bài',
+  labelDailyChars: 'Số ký tự mỗi ngày, cả máy chủ',
+  labelUserDailyChars: 'Số ký tự mỗi ngày, mỗi thành viên',
+  labelCooldown: 'Thời gian chờ giữa hai bài',
+  labelRole: 'Ai được dùng bot đọc',
+  labelAliases: 'Bí danh giọng',
+  valueUnlimited: 'không giới hạn',
+  valueNone: 'không có',
+  valueEveryone: 'mọi người',
+  valueSeconds: (p) => `${p.seconds} giây`,
+  settingsVoiceSet: (p) => `✅ Giọng mặc định của máy chủ giờ là **${p.voice}**.`,
+  settingsVoiceCleared: (p) => `✅ Giọng mặc định của máy chủ đã về mặc định của bot (**${p.voice}**).`,
+  settingsSpeedSet: (p) => `✅ Tốc độ mặc định của máy chủ giờ là **${p.speed}**.`,
+  settingsSpeedCleared: (p) => `✅ Tốc độ mặc định của máy chủ đã về mặc định của bot (**${p.speed}**).`,
+  settingsLimitsSaved: () => '✅ Đã lưu giới hạn.',
+  settingsLimitsTitle: () => '**Giới hạn**',
+  settingsRoleSet: (p) => `✅ Giờ chỉ thành viên có <@&${p.roleId}> mới được dùng bot đọc.`,
+  settingsRoleCleared: () => '✅ Mọi người lại được dùng bot đọc.',
+  settingsReset: () => '✅ Mọi cài đặt đã về mặc định.',
+  aliasSet: (p) => `✅ \`[${p.alias}]\` giờ đọc bằng giọng **${p.voice}**.`,
+  aliasRemoved: (p) => `✅ Đã xoá bí danh \`${p.alias}\`.`,
+  aliasUnknown: (p) => `Không có bí danh \`${p.alias}\`.`,
+  aliasInvalid: (p) => `Bí danh gồm 1 đến ${p.max} chữ cái, chữ số, - hoặc _ (ví dụ \`minh\`).`,
+  aliasTooMany: (p) => `Máy chủ này đã có ${p.max} bí danh. Hãy xoá bớt một cái trước.`,
+  voicePrefsTitle: () => '**Giọng của bạn**',
+  voicePrefsRow: (p) => `• ${p.label}: **${p.value}** (${p.source})`,
+  sourceMine: 'bạn chọn',
+  sourceServer: 'mặc định của máy chủ',
+  sourceBot: 'mặc định của bot',
+  voicePrefsSaved: (p) => `✅ Khi /narrate không ghi giọng, bài của bạn sẽ đọc bằng giọng **${p.voice}**${p.speed ? ` với tốc độ **${p.speed}**` : ''}.`,
+  voicePrefsReset: () => '✅ Đã bỏ giọng và tốc độ của bạn: dùng lại mặc định của máy chủ.',
+  usageTitleServer: () => '**Mức dùng của máy chủ này**',
+  usageTitleMe: () => '**Mức dùng của bạn trong máy chủ này**',
+  usageToday: 'Hôm nay (UTC)',
+  usageLast30: '30 ngày qua',
+  usageRow: (p) => `• ${p.label}: ${p.n} bài · ${p.chars} ký tự (${p.synthesized} ký tự tạo mới) · ${p.gpu} giây GPU · ≈ ${p.cost}`,
+  usageTopTitle: () => '**Thành viên dùng nhiều nhất, 30 ngày qua**',
+  usageTopRow: (p) => `${p.rank}. <@${p.userId}> — ${p.n} bài · ${p.chars} ký tự · ${p.gpu} giây GPU · ≈ ${p.cost}`,
+  usagePrice: (p) => `-# Chi phí ước tính theo ${p.price} mỗi giây GPU; phần đọc lấy từ bộ nhớ đệm không tốn gì.`,
+  usageNothing: () => 'Chưa có bài đọc nào trong 30 ngày qua.',
+  dictionaryAdded: (p) => `✅ \`${p.word}\` giờ được đọc là \`${p.say}\`.`,
+  dictionaryChanged: (p) => `✅ \`${p.word}\` giờ được đọc là \`${p.say}\` (đã sửa).`,
+  dictionaryRemoved: (p) => `✅ Đã xoá \`${p.word}\` khỏi từ điển.`,
+  dictionaryNotFound: (p) => `\`${p.word}\` không có trong từ điển.`,
+  dictionaryTitle: (p) => `**Từ điển cách đọc** (${p.count}/${p.max}):`,
+  dictionaryEmpty: () => 'Từ điển đang trống. Quản trị viên có thể thêm từ bằng `/dictionary add`.',
+  dictionaryMore: (p) => `…và ${p.more} từ nữa: danh sách đầy đủ ở tệp đính kèm.`,
+  errDictionaryWordInvalid: () => 'Từ phải có ít nhất một chữ cái hoặc chữ số, ghi như khi viết (ví dụ `TP.HCM`).',
+  errDictionaryWordTooLong: (p) => `Từ quá dài: tối đa ${p.max} ký tự.`,
+  errDictionarySayInvalid: () => 'Cách đọc phải có ít nhất một chữ cái hoặc chữ số (liên kết và emoji không được đọc), ví dụ `Thành phố Hồ Chí Minh`.',
+  errDictionarySayTooLong: (p) => `Cách đọc quá dài: tối đa ${p.max} ký tự.`,
+  errDictionaryFull: (p) => `Từ điển đã đầy (${p.max} từ). Hãy xoá bớt một từ trước.`,
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
@@ -353,6 +542,28 @@ export const VI_NAMES = {
   queue: 'hàng-đợi',
   leave: 'rời-kênh',
   voices: 'các-giọng',
+  // /settings /voice /usage /dictionary (issue 10); /voice itself is `voice` above
+  settings: 'cài-đặt',
+  show: 'xem',
+  limits: 'giới-hạn',
+  max_chars: 'ký-tự-mỗi-bài',
+  daily_chars: 'ký-tự-mỗi-ngày',
+  user_daily_chars: 'ký-tự-mỗi-người',
+  cooldown: 'thời-gian-chờ',
+  role: 'vai-trò',
+  alias: 'bí-danh',
+  name: 'tên',
+  reset: 'đặt-lại',
+  set: 'chọn',
+  usage: 'mức-dùng',
+  server: 'máy-chủ',
+  me: 'của-tôi',
+  dictionary: 'từ-điển',
+  add: 'thêm',
+  remove: 'xoá',
+  list: 'danh-sách',
+  word: 'từ',
+  say: 'đọc-là',
 } as const;
 
 export type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];
@@ -372,6 +583,10 @@ export interface ErrorContext {
   readonly speedMin?: number;
   readonly speedMax?: number;
   readonly maxQueue?: number;
+  /** The dictionary's limits (dictionary_* codes). */
+  readonly dictionaryMaxEntries?: number;
+  readonly dictionaryMaxWord?: number;
+  readonly dictionaryMaxSay?: number;
 }
 
 /**
@@ -461,6 +676,19 @@ export function codeText(lang: Lang, code: string, ctx: ErrorContext = {}): stri
     case 'cancelled_remotely':
     case 'aborted':
       return t.errCancelled();
+    // storage and the commands of issue 10
+    case 'storage_unavailable':
+      return t.errStorageUnavailable();
+    case 'dictionary_full':
+      return t.errDictionaryFull({ max: ctx.dictionaryMaxEntries ?? 200 });
+    case 'dictionary_word_invalid':
+      return t.errDictionaryWordInvalid();
+    case 'dictionary_word_too_long':
+      return t.errDictionaryWordTooLong({ max: ctx.dictionaryMaxWord ?? 64 });
+    case 'dictionary_say_invalid':
+      return t.errDictionarySayInvalid();
+    case 'dictionary_say_too_long':
+      return t.errDictionarySayTooLong({ max: ctx.dictionaryMaxSay ?? 200 });
     default:
       return undefined;
   }

@@ -4,7 +4,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import { mayControl } from '../services/playback/voiceAccess.js';
 import { langOf, texts } from '../messages.js';
 import { guildCommand, replyEphemeral } from './common.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 export const leave: Command = {
   data: guildCommand('leave', 'cmdLeaveDescription'),

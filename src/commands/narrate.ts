@@ -42,7 +42,7 @@ import { checkVoiceAccess } from '../services/playback/voiceAccess.js';
 import { countListeners } from '../services/playback/voiceListeners.js';
 import { composeMessage, described, errorText, formatResetsIn, langOf, texts, VI_NAMES, type ErrorContext, type Lang } from '../messages.js';
 import { guildCommand } from './common.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 /** Discord's longest string option; the engine is told the same limit. */
 export const MAX_TEXT_CHARS = 6000;

@@ -3,7 +3,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import type { GuildSession } from '../services/playback/guildSession.js';
 import { inlineCodeSafe, langOf, MESSAGE_LIMIT, progressBar, texts, truncate, type Lang } from '../messages.js';
 import { guildCommand, replyEphemeral } from './common.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 /** Words of each narration shown in the list. */
 const PREVIEW_CHARS = 60;

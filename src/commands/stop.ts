@@ -6,7 +6,7 @@ import type { ChatInputCommandInteraction } from 'discord.js';
 import { mayControl } from '../services/playback/voiceAccess.js';
 import { langOf, texts } from '../messages.js';
 import { guildCommand, replyEphemeral } from './common.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 export const stop: Command = {
   data: guildCommand('stop', 'cmdStopDescription'),

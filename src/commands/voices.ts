@@ -5,7 +5,7 @@
  */
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { described, langOf, MESSAGE_LIMIT, texts, truncate, VI_NAMES } from '../messages.js';
-import type { Command, CommandContext } from './index.js';
+import type { Command, CommandContext } from './types.js';
 
 const info = described('cmdVoicesDescription');
 /** The worker is asked with this deadline; the answer must fit in the interaction's life anyway. */
