@@ -61,8 +61,9 @@ describe('shutdown with RunPod jobs in flight', () => {
 
     assert.deepEqual(runpod.activeJobs(), [], 'no RunPod job left queued or running');
     assert.ok(runpod.jobs.every((j) => j.status === 'CANCELLED'), runpod.jobs.map((j) => j.status).join(', '));
+    // Both are kept in the persisted queue (DATABASE_URL defaults to a file in the bot's folder): they will continue.
     for (const inv of [first, second]) {
-      assert.match(String(inv.edits.at(-1)?.payload.content), /^🛑 Cancelled: the bot is shutting down/);
+      assert.match(String(inv.edits.at(-1)?.payload.content), /^⏸️ The bot is restarting: this narration will continue/);
     }
     assert.equal(fake.botVoiceChannel(guild.id), null, 'left the voice channel');
     assert.ok(fake.voiceRequests.some((r) => r.guildId === guild.id && r.outcome === 'left'), 'it said so (op 4, no channel)');

@@ -48,6 +48,8 @@ const CONFIG_VARS = [
   'VOICE_IDLE_LEAVE_SEC',
   'VOICE_EMPTY_LEAVE_SEC',
   'MAX_QUEUE_PER_GUILD',
+  'DATABASE_URL',
+  'GPU_PRICE_PER_SECOND',
 ] as const;
 
 /** The index.ts hard limit on shutdown; a clean stop must beat it. */

@@ -1,0 +1,98 @@
+/**
+ * The queue survives a restart (issue 10, point 8), end to end: the real bot (child process), the fake Discord, the
+ * RunPod emulator and a SQLite file the test owns. A four-sentence narration is playing and another waits behind it
+ * when SIGTERM arrives: both replies say they will continue, the persisted queue keeps both (the playing one with
+ * the sentence it had reached). After a new start on the same DATABASE_URL the bot rejoins, edits both replies
+ * "resumed after a restart", continues the first from that sentence (its earlier sentences are not synthesized
+ * again) and then plays the second; the queue is empty at the end and both ledger rows are settled.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeDiscord } from './support/fakeDiscord/index.js';
+import { commandDefinitions, contentOf, createVoiceGuild, pollUntil, startBot, type BotProcess } from './support/botHarness.js';
+import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
+import { openStorage } from '../src/services/storage/index.js';
+
+// ≤ 80 characters: one chunk each (about 5 s of the fake voice at the default speed).
+const sentence = (i: number) => `Câu thứ ${i} kể về một ngày dài ở làng quê, khi mọi người ra đồng gặt lúa.`;
+
+describe('the queue survives a restart', () => {
+  let fake: FakeDiscord;
+  let runpod: RunPodEmulator;
+  let bot: BotProcess | undefined;
+  let dbDir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    runpod = await startRunPodEmulator({ workers: 2, jobTimeMs: () => 400 });
+    fake = await FakeDiscord.start({ commands: commandDefinitions() });
+    dbDir = await mkdtemp(join(tmpdir(), 'narrator-db-'));
+    env = { DATABASE_URL: `sqlite:${join(dbDir, 'narrator.db')}`, TTS_VOICES: 'narrator' };
+  });
+
+  after(async () => {
+    await bot?.dispose();
+    await fake.close();
+    await runpod.close();
+    await rm(dbDir, { recursive: true, force: true });
+  });
+
+  test('SIGTERM mid-queue: the playing narration continues from its sentence, then the queued one plays', async () => {
+    const { guild, text, users } = createVoiceGuild(fake, 'Làng', ['alice', 'bob']);
+    bot = await startBot({ fake, runpod, env });
+    const long = [1, 2, 3, 4].map(sentence);
+    const first = fake.invokeCommand({ user: users.alice!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: long.join(' ') } });
+    await first.deferred();
+    const second = fake.invokeCommand({ user: users.bob!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: sentence(9) } });
+    await second.deferred();
+    // Well into the second sentence (each is ~5 s): the listener has reached chunk 1.
+    await pollUntil(() => (fake.receivedAudio(guild.id).length / 2 / 48_000 > 7 ? true : undefined), 60_000, 'seven seconds heard');
+
+    await bot.stopCleanly();
+    for (const inv of [first, second]) {
+      assert.match(contentOf(inv.edits.at(-1)!), /^⏸️ The bot is restarting: this narration will continue/);
+    }
+    const storage = await openStorage(env.DATABASE_URL!);
+    const kept = await storage.pendingQueue();
+    await storage.close();
+    assert.equal(kept.length, 2, 'both narrations are kept');
+    assert.deepEqual(kept.map((k) => [k.userId, k.position]), [[users.alice, 0], [users.bob, 1]]);
+    const reached = kept[0]!.resumeChunk;
+    assert.ok(reached >= 1 && reached <= 2, `resumes from chunk ${reached}`);
+    assert.ok(!kept.some((k) => k.interactionToken === undefined), 'tokens stored to edit the replies');
+
+    const jobsBefore = runpod.jobs.length;
+    bot = await startBot({ fake, runpod, env });
+    await first.waitForEdit((e) => contentOf(e).startsWith('🔁 Resumed after a restart.'), 30_000);
+    const firstDone = await first.waitForEdit((e) => e.files.length > 0, 90_000);
+    assert.match(contentOf(firstDone), /^✅ Narrated/);
+    const secondDone = await second.waitForEdit((e) => e.files.length > 0, 90_000);
+    assert.match(contentOf(secondDone), /^✅ Narrated/);
+    assert.ok(
+      second.edits.some((e) => contentOf(e).startsWith('🔁 Resumed after a restart.')),
+      'the queued one was told it resumed',
+    );
+
+    const resumedTexts = runpod.jobs.slice(jobsBefore).map((j) => String(j.input['text']));
+    for (const earlier of long.slice(0, reached)) assert.ok(!resumedTexts.includes(earlier), `"${earlier}" was not synthesized again`);
+    for (const rest of long.slice(reached)) assert.ok(resumedTexts.includes(rest), `"${rest}" was synthesized after the restart`);
+    assert.ok(resumedTexts.includes(sentence(9)));
+    assert.deepEqual(runpod.activeJobs(), []);
+
+    await bot.stopCleanly();
+    bot = undefined;
+    const after = await openStorage(env.DATABASE_URL!);
+    try {
+      assert.deepEqual(await after.pendingQueue(), [], 'nothing left in the persisted queue');
+      const usage = await after.usage(guild.id, Date.now());
+      assert.equal(usage.today.narrations, 2, 'both ledger rows settled');
+      assert.ok(usage.today.gpuSeconds > 0);
+    } finally {
+      await after.close();
+    }
+    assert.deepEqual(fake.problems, []);
+  });
+});
