@@ -2,8 +2,9 @@
  * Graceful shutdown with paid GPU jobs in flight, end to end: the real bot (child process) against the fake
  * Discord and the RunPod emulator. A narration is synthesizing on two busy workers and another is queued behind
  * it when SIGTERM arrives: every RunPod job is cancelled (none left running to bill), both requesters' replies
- * say the bot is restarting (both stay in the persisted queue), the bot leaves the voice channel (op 4 and its voice socket closed), closes its
- * gateway session normally (1000), and the process exits 0 within 10 s.
+ * say the bot is restarting (both stay in the persisted queue and continue at the next start), the bot leaves the
+ * voice channel (op 4 and its voice socket closed), closes its gateway session normally (1000), and the process
+ * exits 0 within 10 s.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
