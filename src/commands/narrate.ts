@@ -181,6 +181,12 @@ export const narrate: Command = {
     const { plan, settings, dictionary } = admission;
 
     if (!deferring) {
+      // The server may have changed during the checks (another narration queued, a /leave): still private now.
+      const changed = stateRefusal();
+      if (changed !== undefined) {
+        release('refused before the defer');
+        return refuse(changed);
+      }
       try {
         await interaction.deferReply();
       } catch (err) {
