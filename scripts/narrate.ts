@@ -173,6 +173,9 @@ async function run(): Promise<number> {
       totalMs: summary.totalMs,
       retries: summary.retries,
       cacheHits: summary.cacheHits,
+      spokenChars: summary.spokenChars,
+      charsSynthesized: summary.charsSynthesized,
+      gpuSeconds: summary.gpuSeconds,
     };
     if (args.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else process.stderr.write(`wrote ${args.out}: ${result.durationSec.toFixed(1)} s of audio, ${result.chunks} chunks in ${(result.totalMs / 1000).toFixed(1)} s (first audio after ${result.firstAudioMs} ms)\n`);

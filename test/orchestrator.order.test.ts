@@ -138,7 +138,9 @@ async function withCacheDir<T>(body: (dir: string) => Promise<T>): Promise<T> {
   try {
     return await body(dir);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    // A cache write of a chunk that finished as the narration stopped may still be renaming into place (drain waits
+    // for backend calls, not for cache writes): retry on ENOTEMPTY instead of failing the clean-up.
+    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 });
   }
 }
 

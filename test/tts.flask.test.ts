@@ -171,3 +171,21 @@ test('the voice list comes from GET /voices', async () => {
   const { backend } = await setup({ voices: ['narrator', 'female', 'bad name'] });
   assert.deepEqual((await backend.listVoices()).sort(), ['female', 'narrator'], 'names the worker cannot take are left out');
 });
+
+test('GPU seconds: each job is measured on the worker (a failed one that ran included) and summed on the result', async () => {
+  // The first job fails in its background thread after running; the resubmitted one completes.
+  const { emu, backend } = await setup({ jobTimeMs: () => 150, fault: (c) => (c.attemptForText === 1 ? { kind: 'fail', message: 'CUDA out of memory' } : undefined) });
+  const events: { type: string; gpuSeconds?: number }[] = [];
+  const startedAt = performance.now();
+  const result = await backend.synthesize({ text: TEXT, voice: 'narrator', speed: 1 }, { signal: new AbortController().signal, onEvent: (e) => events.push(e) });
+  const wallSeconds = (performance.now() - startedAt) / 1000;
+  assert.equal(result.retries, 1);
+  assert.equal(emu.jobs.length, 2);
+  const billed = events.filter((e) => e.type === 'billed').map((e) => e.gpuSeconds!);
+  assert.equal(billed.length, 2, 'one bill per job, the failed one too');
+  assert.ok(billed.every((s) => s > 0));
+  assert.ok(Math.abs(result.gpuSeconds! - (billed[0]! + billed[1]!)) < 1e-9);
+  // The completed job ran its planned 150 ms on the worker before it was seen to end; nothing is billed outside the call.
+  assert.ok(billed[1]! >= 0.1, `completed job billed ${billed[1]} s`);
+  assert.ok(result.gpuSeconds! <= wallSeconds);
+});

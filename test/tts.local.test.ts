@@ -24,6 +24,7 @@ test('speaks Vietnamese: a real WAV of plausible length with audible energy; fas
     assert.ok(secs > 1 && secs < 5, `${secs} s for 8 words`);
     assert.ok(rms(a.samples) > 0.02, 'audible');
     assert.ok(b.samples.length / b.sampleRate < secs * 0.75, 'speed 2 is clearly faster');
+    assert.equal(normal.gpuSeconds, 0, 'no GPU is billed for the offline synthesizer');
   } finally {
     await backend.close();
   }

@@ -77,7 +77,10 @@ test('generation 1 (audio_base64) with long-poll: the WAV arrives right after th
   assert.equal(job.input['speed'], 1);
   assert.equal(typeof job.input['job_id'], 'string');
   assert.ok(job.policy?.executionTimeout && job.policy.ttl && job.policy.ttl > job.policy.executionTimeout);
-  assert.deepEqual(events.map((e) => e.type).filter((t) => t !== 'started'), ['queued']);
+  assert.deepEqual(events.map((e) => e.type).filter((t) => t !== 'started'), ['queued', 'billed']);
+  // The job's executionTime is what RunPod bills, and what the result reports.
+  assert.ok(emu.billedExecutionMs >= 300);
+  assert.equal(result.gpuSeconds, emu.billedExecutionMs / 1000);
 });
 
 test('generation 2 (download_url + confirmation_url): downloaded without the key, then confirmed', async () => {

@@ -169,6 +169,22 @@ export class AudioCache {
     return this.#entries.size;
   }
 
+  /**
+   * Whether an entry for `key` is on disk now: one stat, no read, no recency change, no scan, no single-flight.
+   * A cheap forecast (budgets count what a narration will synthesize): the entry may still be evicted, or turn out
+   * damaged, before it is read. Any error is a "no".
+   */
+  async has(key: string): Promise<boolean> {
+    assertKey(key);
+    if (!this.enabled) return false;
+    try {
+      const info = await stat(this.#pathOf(key));
+      return info.isFile() && info.size > HEADER_BYTES;
+    } catch {
+      return false;
+    }
+  }
+
   /** The cached audio, or undefined on a miss; a hit becomes the most recently used entry. */
   async get(key: string): Promise<Uint8Array | undefined> {
     assertKey(key);

@@ -16,6 +16,13 @@
  * slot it frees): what came before is still yielded, then the error is thrown. An abort reason handed to other
  * chunks is always a fresh error, never the failing attempt's own error object (a backend must be able to tell
  * its own outcome from a cancellation).
+ *
+ * Accounting (the usage ledger): each chunk owns a share of the plan's spoken characters (its code points plus the
+ * separator before it, so the shares add up to `spokenChars` exactly). A chunk this narration sent to the backend
+ * counts its share as synthesized and the GPU seconds the backend reported (failed attempts included, via its
+ * `billed` events when the call failed); a cache hit, a repeat of an earlier chunk or a join of another narration's
+ * identical job costs nothing. `usage()` reads the counters at any time (after a cancel or a failure: what was spent).
+ * `startChunk` resumes a narration after a restart: only the chunks from there on are synthesized, yielded and counted.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -27,7 +34,7 @@ import type { FairScheduler, RequesterHandle, SlotTicket } from './scheduler.js'
 import { Stitcher } from './audio/stitch.js';
 import { decodeWavMono } from './audio/wav.js';
 import type { MonoAudio } from './audio/types.js';
-import { prepareText, type Chunk } from './text/index.js';
+import { countChars, prepareText, type Chunk, type DictionaryEntryInput } from './text/index.js';
 import type { BackendEvent, TtsBackend } from './tts/backend.js';
 
 export interface OrchestratorDeps {
@@ -59,6 +66,10 @@ export interface NarrationRequest {
   readonly lowPriority?: boolean;
   /** performance.now() time at which playback is expected to start (default: now). Chunk deadlines count from it. */
   readonly playbackStartAt?: number;
+  /** The server's pronunciation dictionary, applied while cleaning (before chunking: part of the cache key's text). */
+  readonly dictionary?: readonly DictionaryEntryInput[];
+  /** Resume after a restart: synthesize and yield from this chunk index on (earlier chunks are skipped). Default 0. */
+  readonly startChunk?: number;
 }
 
 export type NarrationProgress =
@@ -84,6 +95,20 @@ export interface NarrationSummary {
   readonly totalMs: number;
   readonly retries: number;
   readonly cacheHits: number;
+  /** GPU seconds the backend billed for this narration's jobs (failed attempts included; cache hits cost 0). */
+  readonly gpuSeconds: number;
+  /** Spoken characters of the chunks this narration synthesized (not cache hits, repeats or shared jobs). */
+  readonly charsSynthesized: number;
+  /** Spoken characters of the chunks this narration covered (from `startChunk` on). */
+  readonly spokenChars: number;
+}
+
+/** What a narration has spent so far: valid at any time, also after a cancel or a failure. */
+export interface NarrationUsage {
+  readonly charsSynthesized: number;
+  readonly gpuSeconds: number;
+  readonly cacheHits: number;
+  readonly chunksDone: number;
 }
 
 interface ChunkResult {
@@ -111,6 +136,18 @@ export function estimateChunkMs(chunk: Pick<Chunk, 'text' | 'breakBefore'>, spee
   return ([...chunk.text].length / (SPEECH_CHARS_PER_SEC * speed)) * 1000 + MARGINS_MS + GAP_MS[chunk.breakBefore];
 }
 
+/**
+ * Each chunk's share of the plan's spoken characters: its own code points plus the separator the chunker dropped
+ * before it (a space or line break, two for a paragraph), the last chunk absorbing any difference, so that the shares
+ * add up to `plan.spokenChars` exactly and "all synthesized" means the same number as "asked".
+ */
+export function chunkSpokenChars(plan: Pick<NarrationPlan, 'chunks' | 'spokenChars'>): number[] {
+  const shares = plan.chunks.map((c, i) => countChars(c.text) + (i === 0 ? 0 : c.breakBefore === 'paragraph' ? 2 : 1));
+  const last = shares.length - 1;
+  if (last >= 0) shares[last] = Math.max(0, shares[last]! + plan.spokenChars - shares.reduce((a, b) => a + b, 0));
+  return shares;
+}
+
 export class Orchestrator {
   private readonly log: Logger;
   /** Every backend call still running, across narrations: cancelled jobs finish their clean-up (the /cancel) here. */
@@ -128,7 +165,7 @@ export class Orchestrator {
    * Checks a request and plans its chunks without starting anything: every user error (empty text, unknown voice,
    * speed out of range, too long) is thrown here, synchronously, before a single GPU second is spent.
    */
-  plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention'>): NarrationPlan {
+  plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention' | 'dictionary'>): NarrationPlan {
     const voice = request.voice ?? this.deps.defaultVoice;
     if (!this.deps.voices.includes(voice)) {
       throw new NarratorError('user', 'voice_unknown', `Unknown voice "${voice}". Available: ${this.deps.voices.join(', ')}.`);
@@ -139,12 +176,38 @@ export class Orchestrator {
     }
     // The limit applies to the cleaned (spoken) text, in code points; prepareText checks it (and bounds the raw input).
     const maxSpokenChars = request.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
-    const { chunks } = prepareText(request.text, { resolveMention: request.resolveMention, maxSpokenChars });
-    return { voice, speed, chunks };
+    const { chunks, spokenChars } = prepareText(request.text, { resolveMention: request.resolveMention, maxSpokenChars, dictionary: request.dictionary });
+    return { voice, speed, chunks, spokenChars };
+  }
+
+  /**
+   * Spoken characters of the plan's chunks whose audio is not in the cache now: what narrating it would synthesize
+   * (a chunk repeated in the plan counts once, as the narration synthesizes it once). Without a cache, all of them.
+   * One stat per distinct chunk; no single-flight, no side effects. A forecast: an entry may be evicted meanwhile.
+   */
+  async charsToSynthesize(plan: NarrationPlan): Promise<number> {
+    const shares = chunkSpokenChars(plan);
+    const { cache, backend } = this.deps;
+    if (!cache) return shares.reduce((a, b) => a + b, 0);
+    const firstOf = new Map<string, number>();
+    plan.chunks.forEach((c, i) => {
+      if (!firstOf.has(c.text)) firstOf.set(c.text, i);
+    });
+    const missing = await Promise.all(
+      [...firstOf].map(async ([text, i]) => {
+        const present = await cache.has(AudioCache.key({ backend: backend.identity, voice: plan.voice, speed: plan.speed, text }));
+        return present ? 0 : shares[i]!;
+      }),
+    );
+    return missing.reduce((a, b) => a + b, 0);
   }
 
   /** Plans (throwing user errors at once) and starts synthesizing every chunk. */
   narrate(request: NarrationRequest): Narration {
+    const start = request.startChunk ?? 0;
+    if (!Number.isSafeInteger(start) || start < 0) {
+      throw new NarratorError('user', 'bad_start_chunk', `startChunk must be a whole number ≥ 0 (got ${start}).`);
+    }
     const plan = this.plan(request);
     return new Narration(plan, request, this.deps, this.log, (p) => this.track(p));
   }
@@ -182,6 +245,8 @@ export interface NarrationPlan {
   readonly voice: string;
   readonly speed: number;
   readonly chunks: readonly Chunk[];
+  /** Characters of the cleaned (dictionary-applied) text, code points: what limits and budgets count. */
+  readonly spokenChars: number;
 }
 
 /** One narration in flight. Iterate `segments()` once; `cancel()` stops it from anywhere. */
@@ -203,6 +268,11 @@ export class Narration {
   private correctionMs = 0;
   private playbackStart: number;
   private iterated = false;
+  /** First chunk synthesized and yielded (`startChunk`); each chunk's share of the spoken characters. */
+  private readonly first: number;
+  private readonly shares: readonly number[];
+  /** What was spent so far (see `usage()`). */
+  private spent = { charsSynthesized: 0, gpuSeconds: 0, cacheHits: 0, chunksDone: 0 };
 
   constructor(
     readonly plan: NarrationPlan,
@@ -222,19 +292,25 @@ export class Narration {
     );
     this.deadline.unref();
     this.playbackStart = request.playbackStartAt ?? this.startedAt;
-    this.estimatesMs = plan.chunks.map((c) => estimateChunkMs(c, plan.speed));
+    const startChunk = request.startChunk ?? 0;
+    // Past the end (the text re-planned shorter, e.g. after a dictionary change): nothing is left to narrate.
+    this.first = Math.min(startChunk, plan.chunks.length);
+    this.shares = chunkSpokenChars(plan);
+    // Only the chunks from `first` on are played: they alone make the estimates and the deadlines.
+    this.estimatesMs = plan.chunks.map((c, i) => (i < this.first ? 0 : estimateChunkMs(c, plan.speed)));
     this.totalEstimateMs = this.estimatesMs.reduce((sum, ms) => sum + ms, 0);
     this.slots = deps.scheduler.open(this.id, this.playbackStart);
     const useCache = deps.cache !== undefined && !request.noCache;
     /** With the cache, a chunk repeated in this narration waits for its first occurrence instead of a place. */
     const firstByText = new Map<string, Promise<ChunkResult>>();
     const lastIndexOf = new Map<string, number>();
-    if (useCache) plan.chunks.forEach((c, i) => lastIndexOf.set(c.text, i));
-    let done = 0;
+    if (useCache) plan.chunks.forEach((c, i) => i >= this.first && lastIndexOf.set(c.text, i));
+    let done = this.first;
     let offsetMs = 0;
     this.chunkControllers = plan.chunks.map(() => new AbortController());
     // Places are reserved here, synchronously and in text order, before any asynchronous cache look-up.
     this.results = plan.chunks.map((chunk, i) => {
+      if (i < this.first) return undefined;
       const own = this.chunkControllers[i]!;
       const signal = AbortSignal.any([this.controller.signal, own.signal]);
       const earlier = useCache ? firstByText.get(chunk.text) : undefined;
@@ -255,6 +331,8 @@ export class Narration {
       offsetMs += this.estimatesMs[i]!;
       p = p.then((r) => {
         done++;
+        this.spent.chunksDone++;
+        if (r.fromCache) this.spent.cacheHits++;
         request.onProgress?.({ type: 'chunk_ready', index: chunk.index, done, total: plan.chunks.length, fromCache: r.fromCache });
         return r;
       });
@@ -267,6 +345,15 @@ export class Narration {
 
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /**
+   * What this narration has spent so far — characters synthesized, GPU seconds billed, cache hits, chunks ready —
+   * for settling the ledger at any end (completed, cancelled, failed). Jobs still running when it is read (a cancel
+   * being processed) add to it when they end.
+   */
+  usage(): NarrationUsage {
+    return { ...this.spent, gpuSeconds: roundSeconds(this.spent.gpuSeconds) };
   }
 
   /** Whether this narration's jobs are sent at low priority (a prefetch). */
@@ -321,10 +408,11 @@ export class Narration {
     let samples = 0;
     let completed = false;
     try {
-      for (const [i, chunk] of this.plan.chunks.entries()) {
+      for (let i = this.first; i < this.plan.chunks.length; i++) {
+        const chunk = this.plan.chunks[i]!;
         const result = await this.results[i]!;
         this.results[i] = undefined;
-        if (i === 0) firstAudioMs = result.readyAt - this.startedAt;
+        if (i === this.first) firstAudioMs = result.readyAt - this.startedAt;
         lastReady = Math.max(lastReady, result.readyAt);
         stitcher ??= new Stitcher({ sampleRate: result.audio.sampleRate });
         const piece = stitcher.push(result.audio, chunk.breakBefore);
@@ -336,13 +424,16 @@ export class Narration {
       completed = true;
       const sampleRate = stitcher?.sampleRate ?? 24_000;
       return {
-        chunks: this.plan.chunks.length,
+        chunks: this.plan.chunks.length - this.first,
         sampleRate,
         durationSec: samples / sampleRate,
         firstAudioMs: Math.round(firstAudioMs),
         totalMs: Math.round(lastReady - this.startedAt),
         retries,
         cacheHits,
+        gpuSeconds: roundSeconds(this.spent.gpuSeconds),
+        charsSynthesized: this.spent.charsSynthesized,
+        spokenChars: this.shares.slice(this.first).reduce((a, b) => a + b, 0),
       };
     } catch (err) {
       this.cancel(stoppedBy(err));
@@ -369,7 +460,6 @@ export class Narration {
 
   private async synthesizeChunk(chunk: Chunk, signal: AbortSignal, ticket: SlotTicket): Promise<ChunkResult> {
     const { backend, cache } = this.deps;
-    const onEvent = (event: BackendEvent) => this.request.onProgress?.({ type: 'backend', index: chunk.index, event });
     const request = { text: chunk.text, voice: this.plan.voice, speed: this.plan.speed };
     const lowPriority = this.request.lowPriority === true;
     let retries = 0;
@@ -378,8 +468,23 @@ export class Narration {
     const produce = (s: AbortSignal): Promise<Uint8Array> =>
       ticket.run(
         async (slotSignal) => {
+          /** GPU seconds of this call's jobs as they end: what a call that fails was billed. */
+          let billed = 0;
+          const onEvent = (event: BackendEvent) => {
+            if (event.type === 'billed' && Number.isFinite(event.gpuSeconds) && event.gpuSeconds > 0) billed += event.gpuSeconds;
+            this.request.onProgress?.({ type: 'backend', index: chunk.index, event });
+          };
           try {
-            const r = await this.track(backend.synthesize(request, { signal: slotSignal, onEvent, ...(lowPriority ? { lowPriority } : {}) }));
+            let r: Awaited<ReturnType<TtsBackend['synthesize']>>;
+            try {
+              r = await this.track(backend.synthesize(request, { signal: slotSignal, onEvent, ...(lowPriority ? { lowPriority } : {}) }));
+            } catch (err) {
+              this.spent.gpuSeconds += billed;
+              throw err;
+            }
+            const gpu = r.gpuSeconds;
+            this.spent.gpuSeconds += gpu !== undefined && Number.isFinite(gpu) && gpu >= 0 ? gpu : billed;
+            this.spent.charsSynthesized += this.shares[chunk.index] ?? 0;
             retries = r.retries;
             decoded = { wav: r.wav, audio: decodeWavMono(r.wav) };
             return r.wav;
@@ -428,6 +533,11 @@ export class Narration {
 /** The abort reason other chunks get when one fails: a fresh error (the failure itself stays the attempt's own). */
 function stoppedBy(err: unknown): NarratorError {
   return new NarratorError('aborted', 'stopped_after_failure', 'Stopped because another part of the narration failed.', undefined, { cause: err });
+}
+
+/** GPU seconds to the millisecond: sums of floats must not show as 1.2000000000000002 in a ledger. */
+function roundSeconds(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }
 
 function errorForLog(err: unknown): unknown {

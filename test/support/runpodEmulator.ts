@@ -209,6 +209,11 @@ export interface RunPodEmulator {
   maxInProgress(): { readonly total: number; readonly perWorker: Readonly<Record<string, number>> };
   /** Bytes the download route has written to sockets so far (huge bodies are streamed with backpressure). */
   readonly downloadBytesSent: number;
+  /**
+   * What RunPod bills: the sum of `executionTime` (ms, rounded as /status reports it) of every attempt that ran and
+   * ended — completed, failed, timed out, cancelled while running, or removed by its ttl while running.
+   */
+  readonly billedExecutionMs: number;
   /** Deliberate teardown: cancels every job still queued or running (as a /cancel would) and returns them. */
   cancelAll(): RunPodJobRecord[];
   /**
@@ -300,6 +305,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
   let maxTotal = 0;
   const maxPerWorker = new Map<string, number>();
   let downloadBytesSent = 0;
+  let billedExecutionMs = 0;
   let downloads = 0;
   const stormRandom = seededRandom(opts.storm?.seed ?? 1);
   const stormRoutes = new Set<RunPodRoute>(opts.storm?.routes ?? ['status', 'status-sync', 'cancel']);
@@ -538,6 +544,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     clearJobTimers(job);
     job.status = status;
     job.finishedAt = performance.now();
+    if (job.startedAt !== undefined) billedExecutionMs += Math.round(job.finishedAt - job.startedAt);
     job.output = result.output;
     job.error = result.error;
     freeWorker(job);
@@ -583,6 +590,7 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     if (job.deleted) return;
     removeFromQueue(job);
     if (job.status === 'IN_PROGRESS') {
+      if (job.startedAt !== undefined) billedExecutionMs += Math.round(performance.now() - job.startedAt);
       clearJobTimers(job);
       freeWorker(job);
     }
@@ -837,6 +845,9 @@ export async function startRunPodEmulator(opts: RunPodEmulatorOptions = {}): Pro
     maxInProgress: () => ({ total: maxTotal, perWorker: Object.fromEntries(maxPerWorker) }),
     get downloadBytesSent() {
       return downloadBytesSent;
+    },
+    get billedExecutionMs() {
+      return billedExecutionMs;
     },
     cancelAll() {
       const active = jobs.filter(isActive);

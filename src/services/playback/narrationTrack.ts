@@ -450,7 +450,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
 }
 
 async function* emptySegments(): AsyncGenerator<Segment, NarrationSummary, undefined> {
-  return { chunks: 0, sampleRate: 24_000, durationSec: 0, firstAudioMs: 0, totalMs: 0, retries: 0, cacheHits: 0 };
+  return { chunks: 0, sampleRate: 24_000, durationSec: 0, firstAudioMs: 0, totalMs: 0, retries: 0, cacheHits: 0, gpuSeconds: 0, charsSynthesized: 0, spokenChars: 0 };
 }
 
 function describe(err: unknown): unknown {

@@ -6,8 +6,11 @@
  * NFC, has single spaces inside lines, no line without a letter or digit, and keeps its structure as
  * `\n` (a line break: a sentence break for the chunker) and `\n\n` (a paragraph break: a longer pause).
  * Only blank lines the author wrote make paragraphs; a line that became empty (only an emoji, a code block)
- * just disappears.
+ * just disappears. The server's pronunciation dictionary (dictionary.ts) replaces whole words in each line just
+ * before it is tidied — after mentions are resolved and markdown is gone, so a nickname can be replaced — and so
+ * before chunking.
  */
+import { Dictionary, type DictionaryEntryInput } from './dictionary.js';
 import { replaceDiscordMarkup, type ResolveMention } from './discordMarkup.js';
 import { removeEmoji } from './emoji.js';
 import { hasSpeakable, removeInvisible } from './invisible.js';
@@ -21,6 +24,8 @@ export interface CleanOptions {
   readonly resolveMention?: ResolveMention;
   /** IANA zone for `<t:…>` timestamps; default Asia/Ho_Chi_Minh. */
   readonly timeZone?: string;
+  /** Pronunciation dictionary: whole-word, case-insensitive replacements applied to the cleaned text. */
+  readonly dictionary?: readonly DictionaryEntryInput[] | Dictionary;
 }
 
 /** Verbatim text (code, names): no markdown, but still no URLs, emoji or line structure. */
@@ -58,6 +63,10 @@ export function cleanText(raw: string, opts: CleanOptions = {}): string {
   text = stripMarkdown(text);
   text = text.replace(/(?<![\p{L}\p{N}_])@(?:everyone|here)\b/gu, '');
   text = held.restore(text).normalize('NFC');
+  const dictionary = opts.dictionary instanceof Dictionary ? opts.dictionary : opts.dictionary?.length ? new Dictionary(opts.dictionary) : undefined;
+  // On single-spaced lines (so "Hà  Nội" matches "Hà Nội") and before tidying, which would glue ".NET" to the word
+  // before it; replacements are speakable single lines, so the line rules below still hold.
+  const replaceWords = (piece: string): string => (dictionary ? dictionary.apply(piece.replace(/\s+/gu, ' ')) : piece);
 
   const out: string[] = [];
   let paragraphPending = false;
@@ -65,7 +74,7 @@ export function cleanText(raw: string, opts: CleanOptions = {}): string {
     // The marker normally sits alone on its line; splitting on it keeps any text that shares the line.
     rawLine.split(PARAGRAPH).forEach((piece, i) => {
       if (i > 0) paragraphPending = true;
-      const line = tidyLine(piece);
+      const line = tidyLine(replaceWords(piece));
       if (!hasSpeakable(line)) return; // empty, or decoration such as "---" or "..."
       if (out.length > 0) out.push(paragraphPending ? '\n\n' : '\n');
       out.push(line);

@@ -4,6 +4,16 @@
  */
 export { chunkText, DEFAULT_FIRST_CHARS, DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, type Chunk, type ChunkOptions } from './chunk.js';
 export { cleanText, type CleanOptions } from './clean.js';
+export {
+  applyDictionary,
+  Dictionary,
+  DICTIONARY_MAX_ENTRIES,
+  DICTIONARY_MAX_SAY,
+  DICTIONARY_MAX_WORD,
+  validateDictionary,
+  validateDictionaryEntry,
+  type DictionaryEntryInput,
+} from './dictionary.js';
 export type { MentionKind, ResolveMention } from './discordMarkup.js';
 export { hasSpeakable } from './invisible.js';
 export {

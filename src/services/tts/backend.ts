@@ -2,6 +2,8 @@
  * The one interface every text-to-speech backend implements: one chunk of text in, one WAV file out.
  * Backends know nothing of Discord, chunking or stitching; they own their transport's retries and must
  * leave nothing running on the worker once `synthesize` settles (cancel on abort).
+ * They also say what the work cost in GPU seconds (per job as a `billed` event, in total on the result), for the
+ * usage ledger: an attempt that failed after running was billed too.
  */
 export type BackendKind = 'runpod' | 'flask' | 'local';
 
@@ -19,6 +21,11 @@ export interface SynthesisResult {
   readonly wav: Uint8Array;
   /** How many times this chunk was re-submitted after a transient failure. */
   readonly retries: number;
+  /**
+   * GPU seconds billed for this chunk, every attempt included (RunPod: the jobs' `executionTime`; Flask: the measured
+   * time of the jobs on the worker; local: 0). Undefined when the backend cannot tell.
+   */
+  readonly gpuSeconds?: number;
 }
 
 /** Things a backend reports while it works, for progress displays ("worker warming up…"). */
@@ -27,7 +34,9 @@ export type BackendEvent =
   | { readonly type: 'started'; readonly jobId: string }
   | { readonly type: 'retry'; readonly attempt: number; readonly reason: string; readonly delayMs: number }
   /** The job has sat in the queue for a while; `reason` says whether workers are starting or there are none. */
-  | { readonly type: 'waiting'; readonly jobId: string; readonly reason: 'cold_start' | 'no_workers' | 'queue'; readonly waitedMs: number };
+  | { readonly type: 'waiting'; readonly jobId: string; readonly reason: 'cold_start' | 'no_workers' | 'queue'; readonly waitedMs: number }
+  /** One job ended and this is what it was billed (also for a job that failed): lets a failed chunk be accounted. */
+  | { readonly type: 'billed'; readonly jobId: string; readonly gpuSeconds: number };
 
 export interface SynthesizeOptions {
   readonly signal: AbortSignal;

@@ -14,6 +14,8 @@
  * killed; the kill only acts at the job's next batch and the worker thread then rewrites the progress entry, so the
  * entry is deleted only once the worker reports the job over (`/status` no longer names it), bounded in time. A
  * kill that lands too late lets the job complete: its output file is deleted too.
+ * GPU seconds: the worker reports none, so each job is measured here, from the moment it was accepted (the worker
+ * runs it at once: it holds a lock) until it was seen to end — completed, failed, or over after a kill.
  */
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
@@ -72,12 +74,17 @@ export class FlaskBackend implements TtsBackend {
   async synthesize(request: SynthesisRequest, options: SynthesizeOptions): Promise<SynthesisResult> {
     if (!VOICE_NAME.test(request.voice)) throw new NarratorError('user', 'voice_unknown', `"${request.voice}" is not a valid voice name.`);
     const refName = this.opts.refNameTemplate.split('{voice}').join(request.voice);
-    const { value, retries } = await withResubmits(() => this.attempt(request, refName, options), {
+    let billedMs = 0;
+    const bill = (jobId: string, ms: number): void => {
+      billedMs += ms;
+      options.onEvent?.({ type: 'billed', jobId, gpuSeconds: ms / 1000 });
+    };
+    const { value, retries } = await withResubmits(() => this.attempt(request, refName, options, bill), {
       signal: options.signal,
       onEvent: options.onEvent,
       baseDelayMs: this.opts.retryBaseMs,
     });
-    return { wav: value, retries };
+    return { wav: value, retries, gpuSeconds: billedMs / 1000 };
   }
 
   async listVoices(signal?: AbortSignal): Promise<string[]> {
@@ -86,18 +93,26 @@ export class FlaskBackend implements TtsBackend {
     return parseBody(voicesAnswer, res, 'the voice list').voices.map((v) => v.id).filter((id) => VOICE_NAME.test(id));
   }
 
-  private async attempt(request: SynthesisRequest, refName: string, options: SynthesizeOptions): Promise<Uint8Array> {
+  private async attempt(
+    request: SynthesisRequest,
+    refName: string,
+    options: SynthesizeOptions,
+    bill: (jobId: string, ms: number) => void,
+  ): Promise<Uint8Array> {
     const release = await this.takeTurn(options.signal);
     try {
       const job = await this.submit(request, refName, options);
+      const acceptedAt = performance.now();
       options.onEvent?.({ type: 'queued', jobId: job.job_id });
       let filename: string;
       try {
         filename = await this.waitForJob(job.job_id, job.filename, options);
+        bill(job.job_id, performance.now() - acceptedAt);
       } catch (err) {
         // Aborted, past its deadline, failed or unreadable: stop it if it still runs, then clean up once it is over.
         const jobFailed = isNarratorError(err) && err.code === 'tts_failed';
         await this.cleanupAfterEnd(job.job_id, !jobFailed);
+        bill(job.job_id, performance.now() - acceptedAt);
         throw err;
       }
       try {

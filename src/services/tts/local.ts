@@ -66,7 +66,8 @@ export class LocalBackend implements TtsBackend {
       options.onEvent?.({ type: 'started', jobId: `local-${id}` });
       worker.postMessage({ id, text: request.text, voice: espeakVoice(request.voice), rate: espeakRate(request.speed) });
     });
-    return { wav, retries: 0 };
+    // Runs on this machine's CPU: no GPU time is billed.
+    return { wav, retries: 0, gpuSeconds: 0 };
   }
 
   async close(): Promise<void> {

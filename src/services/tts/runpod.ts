@@ -13,6 +13,9 @@
  *   still be on a GPU), and the cancel is also tracked for `drain()` at shutdown.
  * Whether to cancel is decided from what this attempt saw of its own job, never from an error object: an abort
  * reason can be another chunk's final error.
+ * GPU seconds: every job's `executionTime` seen in a final state is billed (a `billed` event per job, the sum of all
+ * attempts on the result); a job cancelled while it may have run gets one status read after the cancel to learn
+ * what it was billed. Worker-sent times are clamped to the job's execution timeout.
  * Everything the worker sends is capped (MAX_AUDIO_BYTES) and its download/confirmation URLs go through
  * workerUrl.ts (https or listed hosts, no private addresses). The API key only ever goes to the RunPod API host,
  * never to the worker's URLs, and never into a message.
@@ -109,7 +112,7 @@ export class RunPodBackend implements TtsBackend {
   /** Whether `/status-sync` exists: learnt from the first answer, shared by all jobs. */
   private statusSync: boolean | undefined;
   /** Cancels still being retried; `drain()` awaits them. */
-  private readonly cancels = new Set<Promise<void>>();
+  private readonly cancels = new Set<Promise<boolean>>();
   /** Stops background cancel retries at `close()` (their jobs then end at their ttl). */
   private readonly closing = new AbortController();
   /** The worker's download-confirmation wait is warned about once (one backend per process). */
@@ -125,13 +128,18 @@ export class RunPodBackend implements TtsBackend {
 
   async synthesize(request: SynthesisRequest, options: SynthesizeOptions): Promise<SynthesisResult> {
     const refName = this.refName(request.voice);
-    const { value, retries } = await withResubmits(() => this.attempt(request, refName, options), {
+    let billedMs = 0;
+    const bill = (jobId: string, ms: number): void => {
+      billedMs += ms;
+      options.onEvent?.({ type: 'billed', jobId, gpuSeconds: ms / 1000 });
+    };
+    const { value, retries } = await withResubmits(() => this.attempt(request, refName, options, bill), {
       signal: options.signal,
       onEvent: options.onEvent,
       baseDelayMs: this.opts.retryBaseMs ?? this.backoffBase * 2,
       maxDelayMs: (this.opts.retryBaseMs ?? this.backoffBase * 2) * 16,
     });
-    return { wav: value, retries };
+    return { wav: value, retries, gpuSeconds: billedMs / 1000 };
   }
 
   async drain(timeoutMs: number): Promise<boolean> {
@@ -154,7 +162,12 @@ export class RunPodBackend implements TtsBackend {
    * One job from submission to audio. Returns or throws only once the job is known to have ended (or been
    * cancelled): the re-submission loop may then start a new one without two running for the same chunk.
    */
-  private async attempt(request: SynthesisRequest, refName: string, options: SynthesizeOptions): Promise<Uint8Array> {
+  private async attempt(
+    request: SynthesisRequest,
+    refName: string,
+    options: SynthesizeOptions,
+    bill: (jobId: string, ms: number) => void,
+  ): Promise<Uint8Array> {
     const executionTimeout = this.opts.executionTimeoutMs;
     const ttl = executionTimeout + (this.opts.queueTimeoutMs ?? 600_000);
     const policy = { executionTimeout, ttl, ...(options.lowPriority ? { lowPriority: true } : {}) };
@@ -185,13 +198,33 @@ export class RunPodBackend implements TtsBackend {
       if (signal.aborted) throw abortError(signal);
       const end = await this.waitForEnd(id, signal, options.onEvent);
       ended = true;
+      if (end.kind === 'final') this.billJob(end.job, id, bill);
       if (end.kind === 'expired') throw expired();
       return await this.outcome(end.job, request.voice, signal);
     } catch (err) {
-      if (!ended && !deadline.signal.aborted) await this.cancel(id, expiresAt);
+      if (!ended && !deadline.signal.aborted && (await this.cancel(id, expiresAt))) await this.billCancelled(id, bill);
       throw err;
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Bills a job seen in a final state: its executionTime (ms), clamped to what its policy allows. */
+  private billJob(job: Job, id: string, bill: (jobId: string, ms: number) => void): void {
+    const ms = job.executionTime;
+    if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return;
+    bill(id, Math.min(ms, this.opts.executionTimeoutMs + 5_000));
+  }
+
+  /** After a cancel went through: one status read (no retries) to learn what the job ran, if it ran. Best effort. */
+  private async billCancelled(id: string, bill: (jobId: string, ms: number) => void): Promise<void> {
+    try {
+      const res = await this.call('GET', `/status/${encodeURIComponent(id)}`, { what: 'the job status', noRetry: true, timeoutMs: 5_000, maxBytes: this.maxJsonBytes() });
+      if (res.status !== 200) return;
+      const job = jobAnswer.safeParse(res.json);
+      if (job.success && job.data.status !== 'IN_QUEUE' && job.data.status !== 'IN_PROGRESS') this.billJob(job.data, id, bill);
+    } catch {
+      // Unknown cost: the ledger undercounts this job rather than delaying the narration's stop.
     }
   }
 
@@ -360,38 +393,39 @@ export class RunPodBackend implements TtsBackend {
    * Cancels a job that may still be running, retrying `/cancel` (backoff + jitter) until it gets through, RunPod
    * says the job is gone, or the job's ttl has passed. Tracked for `drain()`; `close()` stops the retries.
    */
-  private cancel(id: string, expiresAt: number): Promise<void> {
+  private cancel(id: string, expiresAt: number): Promise<boolean> {
     const done = this.cancelUntilEnded(id, expiresAt);
     this.cancels.add(done);
     void done.finally(() => this.cancels.delete(done));
     return done;
   }
 
-  private async cancelUntilEnded(id: string, expiresAt: number): Promise<void> {
+  /** True when RunPod took the cancel (2xx: the job is now in a final state), false when it is gone or unknown. */
+  private async cancelUntilEnded(id: string, expiresAt: number): Promise<boolean> {
     const cap = this.backoffBase * 32;
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await this.call('POST', `/cancel/${encodeURIComponent(id)}`, { what: 'the cancel request', noRetry: true, timeoutMs: 5_000 });
         // 2xx: cancelled, or already in a final state (RunPod leaves those as they were); 404: gone.
         this.log.debug({ jobId: id, status: res.status }, 'RunPod job cancelled');
-        return;
+        return res.status < 300;
       } catch (err) {
         if (isNarratorError(err) && err.kind !== 'transient') {
           this.log.error({ jobId: id, err: err.message }, 'RunPod refused to cancel a job; it will end at its ttl');
-          return;
+          return false;
         }
       }
       if (attempt === 0) this.log.warn({ jobId: id }, 'could not cancel a RunPod job yet; retrying until it gets through');
       const delay = backoffMs(attempt, this.backoffBase, cap, Math.min(50, this.backoffBase));
       if (performance.now() + delay >= expiresAt) {
         this.log.info({ jobId: id }, 'a RunPod job could not be cancelled before its ttl; RunPod has removed it');
-        return;
+        return false;
       }
       try {
         await sleep(delay, this.closing.signal);
       } catch {
         this.log.error({ jobId: id }, 'shutting down before a RunPod job could be cancelled; it will end at its ttl');
-        return;
+        return false;
       }
     }
   }
