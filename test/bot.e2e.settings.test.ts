@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FakeDiscord } from './support/fakeDiscord/index.js';
+import { FakeDiscord, type Invocation } from './support/fakeDiscord/index.js';
 import { commandDefinitions, contentOf, createVoiceGuild, startBot, type BotProcess, type VoiceGuild } from './support/botHarness.js';
 import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
 import { fakeSynthesize } from './support/fakeVoice.js';
@@ -36,6 +36,13 @@ export function textOfSpokenLength(n: number, tag = ''): string {
 
 /** Short audio for every job: playback (real time) stays quick whatever the text. */
 const quickVoice = () => fakeSynthesize('xin chào', 2);
+
+/** The answer of a command that defers (ephemerally) and then edits its reply: the edit's text. */
+async function answered(inv: Invocation): Promise<string> {
+  const first = await inv.acknowledged();
+  if (first.type === 4) return contentOf(first);
+  return contentOf(await inv.waitForEdit(() => true, 15_000));
+}
 
 function ephemeralText(reply: { data?: unknown }): { content: string; ephemeral: boolean } {
   const data = reply.data as { content?: string; flags?: number };
@@ -71,7 +78,7 @@ describe('settings and spending limits, end to end (SQLite)', () => {
     bot = await startBot({ fake, runpod, env });
 
     const set = fake.invokeCommand({ user: guild.ownerId, guild: guild.id, channel: text.id, name: 'settings', subcommand: 'limits', options: { daily_chars: 300 } });
-    await set.replied();
+    assert.match(await answered(set), /300/);
 
     const narrate = (user: string, content: string) =>
       fake.invokeCommand({ user, guild: guild.id, channel: text.id, name: 'narrate', options: { text: content, speed: 2 } });
@@ -102,7 +109,7 @@ describe('settings and spending limits, end to end (SQLite)', () => {
     // /usage: the GPU seconds the emulator billed (executionTime, ms, per job), shown to 0.1 s.
     const billed = runpod.jobs.reduce((sum, j) => sum + Math.round((j.finishedAt ?? 0) - (j.startedAt ?? 0)), 0) / 1000;
     const usage = fake.invokeCommand({ user: guild.ownerId, guild: guild.id, channel: text.id, name: 'usage', subcommand: 'server' });
-    const report = contentOf(await usage.replied());
+    const report = await answered(usage);
     const today = /Today \(UTC\): 1 narration · 200 characters \(200 synthesized\) · ([\d.]+) GPU s/.exec(report);
     assert.ok(today, report);
     assert.ok(Math.abs(Number(today[1]) - billed) <= 0.05 + 1e-9, `usage shows ${today[1]} GPU s, the emulator billed ${billed} s`);
@@ -117,7 +124,7 @@ describe('settings and spending limits, end to end (SQLite)', () => {
     fake.addMember(g.guild.id, erin, [roleId]);
     fake.userJoinVoice(erin, g.voice.id);
     const set = fake.invokeCommand({ user: g.guild.ownerId, guild: g.guild.id, channel: g.text.id, name: 'settings', subcommand: 'role', options: { role: roleId } });
-    await set.replied();
+    await answered(set);
     const jobsBefore = runpod.jobs.length;
 
     const refused = ephemeralText(
@@ -137,9 +144,9 @@ describe('settings and spending limits, end to end (SQLite)', () => {
     const names = Array.from({ length: 20 }, (_, i) => `m${i}`);
     const g = createVoiceGuild(fake, 'Đua', names);
     const length = 40;
-    await fake
-      .invokeCommand({ user: g.guild.ownerId, guild: g.guild.id, channel: g.text.id, name: 'settings', subcommand: 'limits', options: { daily_chars: 5 * length } })
-      .replied();
+    await answered(
+      fake.invokeCommand({ user: g.guild.ownerId, guild: g.guild.id, channel: g.text.id, name: 'settings', subcommand: 'limits', options: { daily_chars: 5 * length } }),
+    );
     const jobsBefore = runpod.jobs.length;
     // Different texts (no job shared between narrations), all of the same spoken length.
     const invocations = names.map((name, i) =>
