@@ -55,10 +55,8 @@ export async function bindLedger(track: NarrationTrack, binding: LedgerBinding):
     chain = chain.then(op).catch((err: unknown) => log.warn({ err: String(err) }, `storage: could not ${what}`));
     return chain;
   };
-  const positionOf = () => {
-    const s = track.snapshot();
-    return s.phase === 'queued' ? (s.queuePosition ?? 1) : 0;
-  };
+  // 0 = current (playing); a prefetched narration still waits at its place, whatever its synthesis phase.
+  const positionOf = () => track.queuePlace ?? 0;
 
   let position = positionOf();
   let reached = track.reachedChunk;

@@ -223,7 +223,12 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     };
   }
 
-  /** Set by the session whenever the queue moves (1 = next). */
+  /** Place in the server's queue (1 = next), whatever the synthesis phase (a prefetch is still waiting); undefined once current. */
+  get queuePlace(): number | undefined {
+    return this.queuePosition;
+  }
+
+  /** Set by the session whenever the queue moves (1 = next; undefined once it is the current one). */
   setQueuePosition(position: number | undefined): void {
     if (this.queuePosition === position) return;
     this.queuePosition = position;
