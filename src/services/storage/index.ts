@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import { NarratorError } from '../errors.js';
 import { registerSecret } from '../log.js';
 import { MIGRATIONS, SCHEMA_VERSION, type Database } from './schema.js';
-import { SqlStorage, type EngineAdapter } from './sqlStorage.js';
+import { SqlStorage, type EngineAdapter, type StorageTestHooks } from './sqlStorage.js';
 import { parseDatabaseUrl } from './url.js';
 import type { Storage } from './types.js';
 
@@ -33,6 +33,8 @@ export interface OpenStorageOptions {
   readonly busyTimeoutMs?: number;
   /** Postgres: how long to wait for a connection before the call fails (ms). */
   readonly connectTimeoutMs?: number;
+  /** Tests only (see StorageTestHooks). */
+  readonly testHooks?: StorageTestHooks;
 }
 
 /** `sqlite:PATH`, `sqlite::memory:` or `postgres://…`; migrated and ready, or a one-line config error. */
@@ -92,7 +94,7 @@ async function openSqlite(file: string, opts: OpenStorageOptions): Promise<Stora
     },
     close: async () => undefined,
   };
-  return finishOpen(db, adapter, `sqlite:${file}`, opts.logger);
+  return finishOpen(db, adapter, `sqlite:${file}`, opts);
 }
 
 /** Creates the database's folder on first start and proves it is writable (a file there, then gone). */
@@ -152,12 +154,12 @@ async function openPostgres(connectionString: string, where: string, password: s
     checkAlive: () => undefined,
     close: async () => undefined,
   };
-  return finishOpen(db, adapter, `postgres:${where}`, opts.logger, password);
+  return finishOpen(db, adapter, `postgres:${where}`, opts, password);
 }
 
 // ---- both -----------------------------------------------------------------------------------------------------
 
-async function finishOpen(db: Kysely<Database>, adapter: EngineAdapter, where: string, logger?: Logger, password?: string): Promise<Storage> {
+async function finishOpen(db: Kysely<Database>, adapter: EngineAdapter, where: string, opts: OpenStorageOptions, password?: string): Promise<Storage> {
   try {
     await migrate(db, adapter);
   } catch (err) {
@@ -165,8 +167,8 @@ async function finishOpen(db: Kysely<Database>, adapter: EngineAdapter, where: s
     if (err instanceof NarratorError) throw err;
     throw configError(`DATABASE_URL: cannot prepare the database ${where} (${hide(reason(err), password)})`, err);
   }
-  logger?.info({ engine: adapter.engine, where, schema: SCHEMA_VERSION }, 'storage ready');
-  return new SqlStorage(db, adapter, logger);
+  opts.logger?.info({ engine: adapter.engine, where, schema: SCHEMA_VERSION }, 'storage ready');
+  return new SqlStorage(db, adapter, opts.logger, opts.testHooks);
 }
 
 /** Applies the migrations this database lacks, under the write lock so two processes starting at once take turns. */

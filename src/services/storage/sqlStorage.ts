@@ -49,6 +49,12 @@ export interface EngineAdapter {
   close(): Promise<void>;
 }
 
+/** For tests only: widens the window a race would need, so a missing lock shows up as a wrong count. */
+export interface StorageTestHooks {
+  /** Awaited inside `reserve`'s transaction, after every limit was checked and before the row is inserted. */
+  readonly betweenCheckAndInsert?: () => Promise<void>;
+}
+
 export class SqlStorage implements Storage {
   readonly engine: 'sqlite' | 'postgres';
   private closed = false;
@@ -57,6 +63,7 @@ export class SqlStorage implements Storage {
     private readonly db: Kysely<Database>,
     private readonly adapter: EngineAdapter,
     private readonly logger?: Logger,
+    private readonly hooks: StorageTestHooks = {},
   ) {
     this.engine = adapter.engine;
   }
@@ -279,6 +286,7 @@ export class SqlStorage implements Storage {
           }
         }
 
+        await this.hooks.betweenCheckAndInsert?.();
         const narrationId = randomUUID();
         await trx
           .insertInto('ledger')
