@@ -316,6 +316,7 @@ const en = {
   errDictionarySayInvalid: () => 'Say how the word is read with at least one letter or digit (links and emoji are not read), e.g. `Thành phố Hồ Chí Minh`.',
   errDictionarySayTooLong: (p: { max: number }) => `What to say is too long: at most ${p.max} characters.`,
   errDictionaryFull: (p: { max: number }) => `The dictionary is full (${p.max} words). Remove one first.`,
+  errDictionaryEntryInvalid: (p: { word: number; say: number }) => `A word is 1 to ${p.word} characters and what to say 1 to ${p.say}.`,
 };
 
 export type Texts = typeof en;
@@ -529,6 +530,7 @@ const vi: Texts = {
   errDictionarySayInvalid: () => 'Cách đọc phải có ít nhất một chữ cái hoặc chữ số (liên kết và emoji không được đọc), ví dụ `Thành phố Hồ Chí Minh`.',
   errDictionarySayTooLong: (p) => `Cách đọc quá dài: tối đa ${p.max} ký tự.`,
   errDictionaryFull: (p) => `Từ điển đã đầy (${p.max} từ). Hãy xoá bớt một từ trước.`,
+  errDictionaryEntryInvalid: (p) => `Mỗi từ dài 1 đến ${p.word} ký tự, cách đọc dài 1 đến ${p.say} ký tự.`,
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
@@ -689,6 +691,8 @@ export function codeText(lang: Lang, code: string, ctx: ErrorContext = {}): stri
       return t.errDictionarySayInvalid();
     case 'dictionary_say_too_long':
       return t.errDictionarySayTooLong({ max: ctx.dictionaryMaxSay ?? 200 });
+    case 'dictionary_entry_invalid':
+      return t.errDictionaryEntryInvalid({ word: ctx.dictionaryMaxWord ?? 64, say: ctx.dictionaryMaxSay ?? 200 });
     default:
       return undefined;
   }

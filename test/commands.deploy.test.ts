@@ -44,19 +44,24 @@ describe('deploy-commands', { concurrency: 4 }, () => {
   });
   after(() => fake.close());
 
-  test('registers the six commands in one server when DISCORD_GUILD_ID is set, and globally without it', async () => {
+  test('registers the ten commands in one server when DISCORD_GUILD_ID is set, and globally without it', async () => {
     const base = { DISCORD_TOKEN: fake.token, DISCORD_CLIENT_ID: fake.applicationId, DISCORD_API_BASE_URL: fake.restUrl };
     const guildRun = await deploy({ ...base, DISCORD_GUILD_ID: guildId });
     assert.equal(guildRun.code, 0, guildRun.stderr);
-    assert.match(guildRun.stdout, new RegExp(`Registered 6 commands in server ${guildId}: /narrate /stop /skip /queue /leave /voices`));
+    assert.match(guildRun.stdout, new RegExp(`Registered 10 commands in server ${guildId}: /narrate /stop /skip /queue /leave /voices /settings /voice /usage /dictionary`));
     const globalRun = await deploy(base);
     assert.equal(globalRun.code, 0, globalRun.stderr);
-    assert.match(globalRun.stdout, /Registered 6 global commands/);
+    assert.match(globalRun.stdout, /Registered 10 global commands/);
     const registered = fake.registeredCommands;
-    assert.equal(registered.filter((c) => c.guild_id === guildId).length, 6);
-    assert.equal(registered.filter((c) => c.guild_id === undefined || c.guild_id === null).length, 6);
+    assert.equal(registered.filter((c) => c.guild_id === guildId).length, 10);
+    assert.equal(registered.filter((c) => c.guild_id === undefined || c.guild_id === null).length, 10);
     const narrate = registered.find((c) => c.name === 'narrate');
     assert.deepEqual(narrate?.name_localizations, { vi: 'đọc' });
+    // Only /settings is hidden from members without Manage Server; /usage and /dictionary check their admin parts at run time.
+    const permissions = Object.fromEntries(registered.filter((c) => c.guild_id === guildId).map((c) => [c.name, c.default_member_permissions]));
+    assert.equal(permissions.settings, '32');
+    assert.equal(permissions.usage, null);
+    assert.equal(permissions.dictionary, null);
     assert.deepEqual(fake.problems, []);
   });
 

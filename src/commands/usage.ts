@@ -13,9 +13,6 @@ import { langOf, MESSAGE_LIMIT, texts, truncate, type Texts } from '../messages.
 import { answerFromStorage, guildCommand, hasManageServer, localized, numberFormat, replyEphemeral } from './common.js';
 import type { Command, CommandContext } from './types.js';
 
-/** RunPod's 24 GB tier, per second (the GPU_PRICE_PER_SECOND default); used when the configuration has no price. */
-export const DEFAULT_GPU_PRICE_PER_SECOND = 0.00019;
-
 export const usage: Command = {
   data: guildCommand('usage', 'cmdUsageDescription')
     .addSubcommand((s) => localized(s, 'server', 'subUsageServerDescription'))
@@ -27,7 +24,7 @@ export const usage: Command = {
     if (!interaction.guildId) return replyEphemeral(interaction, t.guildOnly());
     const sub = interaction.options.getSubcommand(true);
     if (sub === 'server' && !hasManageServer(interaction)) return replyEphemeral(interaction, t.needManageServer());
-    const price = gpuPricePerSecond(ctx);
+    const price = ctx.config.gpuPricePerSecond;
     await answerFromStorage(interaction, ctx, async (storage, guildId) => {
       const now = Date.now();
       if (sub === 'me') {
@@ -37,12 +34,6 @@ export const usage: Command = {
     });
   },
 };
-
-/** The price per GPU second from the configuration (GPU_PRICE_PER_SECOND), or the documented default. */
-export function gpuPricePerSecond(ctx: Pick<CommandContext, 'config'>): number {
-  const configured = (ctx.config as { readonly gpuPricePerSecond?: unknown }).gpuPricePerSecond;
-  return typeof configured === 'number' && Number.isFinite(configured) && configured >= 0 ? configured : DEFAULT_GPU_PRICE_PER_SECOND;
-}
 
 /** The report as a message: two summary rows, the top members (server view), the price it was estimated at. */
 export function renderUsage(t: Texts, locale: string, report: UsageReport, price: number, view: 'server' | 'me'): string {
