@@ -3,7 +3,8 @@
  * (started by the test on 127.0.0.1, no system service) and serve the same server — each through its own fake
  * Discord, as two shards on two machines would see it. Twenty members narrate at once, ten through each bot,
  * against a daily budget that fits five: exactly five narrations run, fifteen are refused naming the limit, and the
- * emulator receives jobs for the five only. Then both bots stop cleanly and no job is left running.
+ * emulator receives jobs for the five only. Then the database goes away: the next narration is refused with a clear
+ * message and no job. Both bots stop cleanly and no job is left running.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -82,6 +83,16 @@ describe('budget race: two bot processes on one Postgres', () => {
     assert.equal(texts.size, runpod.jobs.length, 'one job per chunk, none for a refused narration');
     assert.ok(runpod.jobs.length >= 5 && runpod.jobs.length <= 10, `${runpod.jobs.length} jobs`);
     assert.deepEqual(runpod.activeJobs(), []);
+
+    // The database goes away: a narration is refused with a clear message — never narrated without limits.
+    await pg.kill();
+    const jobsBefore = runpod.jobs.length;
+    const s = sides[0]!;
+    const down = await narrationOutcome(
+      s.fake.invokeCommand({ user: s.users[0]!, guild: s.guild.id, channel: s.text.id, name: 'narrate', options: { text: 'Xin chào cả nhà.' } }),
+    );
+    assert.deepEqual(down, { accepted: false, content: 'I cannot check this server’s limits right now (the settings database is unavailable), so I will not narrate. Try again in a minute.' });
+    assert.equal(runpod.jobs.length, jobsBefore, 'no job without limits');
     for (const bot of bots) await bot.stopCleanly();
     for (const fake of fakes) assert.deepEqual(fake.problems, []);
   });

@@ -4,7 +4,10 @@
  * when SIGTERM arrives: both replies say they will continue, the persisted queue keeps both (the playing one with
  * the sentence it had reached). After a new start on the same DATABASE_URL the bot rejoins, edits both replies
  * "resumed after a restart", continues the first from that sentence (its earlier sentences are not synthesized
- * again) and then plays the second; the queue is empty at the end and both ledger rows are settled.
+ * again) and then plays the second; the queue is empty at the end and both ledger rows are settled. A narration
+ * whose listeners left while the bot was down is dropped at the next start (its reply says so, its reservation is
+ * given back). Also here, with the audio cache on: characters served entirely from the cache do not count against
+ * the daily limit.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -94,5 +97,61 @@ describe('the queue survives a restart', () => {
       await after.close();
     }
     assert.deepEqual(fake.problems, []);
+  });
+
+  test('characters served entirely from the cache do not count against the daily limit', async () => {
+    const { guild, text, users } = createVoiceGuild(fake, 'Xóm', ['carol']);
+    const storage = await openStorage(env.DATABASE_URL!);
+    await storage.updateSettings(guild.id, { dailyChars: 100 });
+    await storage.close();
+    bot = await startBot({ fake, runpod, env }); // the audio cache is on (the default)
+    const words = 'Chào buổi sáng cả nhà, hôm nay chúng ta đọc truyện cổ tích nhé.';
+    const narrate = () => fake.invokeCommand({ user: users.carol!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: words, speed: 2 } });
+    const first = narrate();
+    await first.deferred();
+    assert.match(contentOf(await first.waitForEdit((e) => e.files.length > 0, 60_000)), /^✅ Narrated/);
+    const jobs = runpod.jobs.length;
+    // Again, same text: all of it is in the cache — nothing to synthesize, so the 100-character day still allows it.
+    const again = narrate();
+    await again.deferred();
+    assert.match(contentOf(await again.waitForEdit((e) => e.files.length > 0, 60_000)), /^✅ Narrated/);
+    assert.equal(runpod.jobs.length, jobs, 'served from the cache');
+    // A new text of the same length needs synthesis: 64 used + 64 > 100.
+    const other = fake.invokeCommand({
+      user: users.carol!,
+      guild: guild.id,
+      channel: text.id,
+      name: 'narrate',
+      options: { text: 'Chào buổi tối cả nhà, hôm nay chúng ta đọc truyện cổ tích nhé.', speed: 2 },
+    });
+    assert.match(contentOf(await other.replied()), /^Server limit: 100 characters a day, \d+ used; this narration needs \d+\./);
+    assert.equal(runpod.jobs.length, jobs);
+    await bot.stopCleanly();
+    bot = undefined;
+  });
+
+  test('listeners gone while the bot was down: dropped at the next start, reply edited, reservation given back', async () => {
+    const { guild, text, users } = createVoiceGuild(fake, 'Ấp', ['dan']);
+    bot = await startBot({ fake, runpod, env });
+    const inv = fake.invokeCommand({ user: users.dan!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: [5, 6, 7].map(sentence).join(' ') } });
+    await inv.deferred();
+    await pollUntil(() => (fake.receivedAudio(guild.id).length > 0 ? true : undefined), 60_000, 'audio heard');
+    await bot.stopCleanly();
+    fake.userLeaveVoice(users.dan!, guild.id);
+    assert.equal(fake.userVoiceChannel(guild.id, users.dan!), null);
+    bot = await startBot({ fake, runpod, env });
+    await inv.waitForEdit((e) => contentOf(e).startsWith('👋 Not resumed after the restart'), 30_000);
+    const storage = await openStorage(env.DATABASE_URL!);
+    try {
+      // The drop's writes follow the edit closely: give them a moment (bounded).
+      for (let i = 0; i < 100 && (await storage.pendingQueue([guild.id])).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      assert.deepEqual(await storage.pendingQueue([guild.id]), [], 'the entry is dropped');
+      assert.equal((await storage.usage(guild.id, Date.now())).today.narrations, 1, 'its ledger row is settled');
+    } finally {
+      await storage.close();
+    }
+    assert.equal(fake.botVoiceChannel(guild.id), null, 'it did not rejoin an empty channel');
+    await bot.stopCleanly();
+    bot = undefined;
   });
 });
