@@ -132,6 +132,10 @@ describe('the queue survives a restart', () => {
 
   test('listeners gone while the bot was down: dropped at the next start, reply edited, reservation given back', async () => {
     const { guild, text, users } = createVoiceGuild(fake, 'Ấp', ['dan']);
+    // A day's budget the narration (~225 characters) fits in, and that a second one could use only once it is given back.
+    const setup = await openStorage(env.DATABASE_URL!);
+    await setup.updateSettings(guild.id, { dailyChars: 250 });
+    await setup.close();
     bot = await startBot({ fake, runpod, env });
     const inv = fake.invokeCommand({ user: users.dan!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: [5, 6, 7].map(sentence).join(' ') } });
     await inv.deferred();
@@ -146,7 +150,11 @@ describe('the queue survives a restart', () => {
       // The drop's writes follow the edit closely: give them a moment (bounded).
       for (let i = 0; i < 100 && (await storage.pendingQueue([guild.id])).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(await storage.pendingQueue([guild.id]), [], 'the entry is dropped');
-      assert.equal((await storage.usage(guild.id, Date.now())).today.narrations, 1, 'its ledger row is settled');
+      assert.equal((await storage.usage(guild.id, Date.now())).today.narrations, 1);
+      // Its reservation was given back: 200 more characters fit in the 250 of the day again.
+      const again = await storage.reserve({ guildId: guild.id, userId: users.dan!, charsAsked: 200, charsToSynthesize: 200, chunks: 1, now: Date.now() });
+      assert.ok(again.ok, JSON.stringify(again));
+      await storage.settle({ narrationId: again.narrationId, outcome: 'cancelled', charsSynthesized: 0, chunks: 0, cacheHits: 0, gpuSeconds: 0, now: Date.now() });
     } finally {
       await storage.close();
     }
