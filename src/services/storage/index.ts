@@ -8,6 +8,7 @@
  * a database, Postgres unreachable, a schema newer than this code) becomes NarratorError('config') with ONE line that
  * never quotes a password, so the process stops with a reason instead of crash-looping.
  */
+import { createHash } from 'node:crypto';
 import { accessSync, closeSync, constants, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -121,11 +122,19 @@ function fileIdentity(file: string): string {
 /** Namespace of our advisory locks (the first key of pg_advisory_xact_lock(int, int)): "NARR". */
 const LOCK_NAMESPACE = 0x4e415252;
 
+/** A server id → the second key of its advisory lock; computed here so every process agrees whatever the server version. */
+function lockId(key: string): number {
+  return createHash('sha256').update(key).digest().readInt32BE(0);
+}
+
 async function openPostgres(connectionString: string, where: string, password: string | undefined, opts: OpenStorageOptions): Promise<Storage> {
   const pool = new pg.Pool({
     connectionString,
     max: 5,
     connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    // A server that stops answering (not refusing: a lost network) must not hang a /narrate forever.
+    query_timeout: 15_000,
+    keepAlive: true,
     application_name: 'narrator',
     // bigint (count, sum, epoch ms) and numeric come back as JS numbers: every figure here is far below 2^53.
     types: {
@@ -148,7 +157,7 @@ async function openPostgres(connectionString: string, where: string, password: s
     // One lock per server, held to commit: reservations for one server queue up across every bot process.
     writeTransaction: (kdb, lockKey, fn) =>
       kdb.transaction().execute(async (trx) => {
-        await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}::integer, hashtext(${lockKey}))`.execute(trx);
+        await sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE}::integer, ${lockId(lockKey)}::integer)`.execute(trx);
         return fn(trx);
       }),
     checkAlive: () => undefined,

@@ -66,11 +66,14 @@ export type ReserveResult =
       readonly limit: LimitName;
       /** The limit's value (characters, or seconds for the cooldown). */
       readonly limitValue: number;
-      /** Already used today (characters), or seconds since the last narration for the cooldown. */
+      /** Already used today (characters), or seconds since the last narration for the cooldown; 0 for max_chars. */
       readonly used: number;
-      /** What this narration asked for (characters). */
+      /**
+       * What this narration asked for (characters): `charsToSynthesize` for the daily limits (cached characters do
+       * not count), `charsAsked` for max_chars and the cooldown.
+       */
       readonly asked: number;
-      /** Epoch ms at which the limit resets (next UTC midnight, or the end of the cooldown). */
+      /** Epoch ms at which the limit resets (next UTC midnight, or the end of the cooldown; `now` for max_chars). */
       readonly resetsAt: number;
     };
 
