@@ -68,7 +68,10 @@ export interface NarrationRequest {
   readonly playbackStartAt?: number;
   /** The server's pronunciation dictionary, applied while cleaning (before chunking: part of the cache key's text). */
   readonly dictionary?: readonly DictionaryEntryInput[];
-  /** Resume after a restart: synthesize and yield from this chunk index on (earlier chunks are skipped). Default 0. */
+  /**
+   * Resume after a restart: synthesize and yield from this chunk index on (earlier chunks are skipped; past the end,
+   * nothing). Segments keep their plan indexes; progress counts `done` from it out of the plan's total. Default 0.
+   */
   readonly startChunk?: number;
 }
 
@@ -272,7 +275,7 @@ export class Narration {
   private readonly first: number;
   private readonly shares: readonly number[];
   /** What was spent so far (see `usage()`). */
-  private spent = { charsSynthesized: 0, gpuSeconds: 0, cacheHits: 0, chunksDone: 0 };
+  private readonly spent = { charsSynthesized: 0, gpuSeconds: 0, cacheHits: 0, chunksDone: 0 };
 
   constructor(
     readonly plan: NarrationPlan,
