@@ -8,6 +8,10 @@
  * 'error' event would kill the process); once shutdown has begun, new commands are answered "restarting" —
  * checked on entry and again by /narrate after its own awaits (CommandContext.shuttingDown) — and shutdown waits
  * (bounded) for the handlers still running, so every reply in flight gets its final answer.
+ *
+ * The storage (settings, ledger, persisted queue) is opened by the caller and handed over: commands get it in their
+ * context; once the client is ready the persisted queue of this process's servers is resumed; at shutdown it is
+ * closed last, after the narrations' ledger and queue writes have drained (a suspended narration's entry is kept).
  */
 import {
   Client,
@@ -24,6 +28,8 @@ import { handleButton } from './commands/buttons.js';
 import { SPEED_MAX, SPEED_MIN, type Config } from './services/config.js';
 import type { Engine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
+import type { Storage } from './services/storage/types.js';
+import { resumeQueue } from './commands/narrate.js';
 import { scrub } from './services/log.js';
 import { PlaybackManager } from './services/playback/playbackManager.js';
 import { DetachedNarrations } from './services/playback/detachedNarrations.js';
@@ -38,6 +44,8 @@ export interface BotDeps {
   readonly commands?: readonly Command[];
   /** Overrides for tests (shorter voice timeouts). */
   readonly playback?: PlaybackManager;
+  /** Settings, ledger and persisted queue (src/services/storage); closed by `shutdown`. */
+  readonly storage?: Storage;
 }
 
 /**
@@ -92,6 +100,7 @@ export class NarratorBot {
       backend: deps.engine.backend,
       playback: this.playback,
       logger: deps.logger,
+      storage: deps.storage,
       background: (task) => {
         const tracked = task.catch((err: unknown) => this.log.error({ err: describe(err) }, 'background task failed'));
         this.background.add(tracked);
@@ -138,6 +147,11 @@ export class NarratorBot {
     const client = this.client;
     client.once(Events.ClientReady, (ready) => {
       this.log.info({ user: ready.user.tag, guilds: ready.guilds.cache.size, shards: ready.ws.shards.size }, 'connected to Discord');
+      if (this.shuttingDown) return;
+      // Tracked like a handler: shutdown waits for it before the storage closes.
+      const resumed = resumeQueue(ready, this.context).catch((err: unknown) => this.log.error({ err: describe(err) }, 'resuming the queue failed'));
+      this.handlers.add(resumed);
+      void resumed.finally(() => this.handlers.delete(resumed));
     });
     client.on(Events.InteractionCreate, (interaction) => {
       const handled = this.handleInteraction(interaction);
@@ -226,7 +240,8 @@ export class NarratorBot {
     this.shuttingDown = true;
     this.log.info({ reason, sessions: this.playback.size }, 'shutting down');
     // Cancels every narration: queued ones never start, running GPU jobs get their /cancel from the engine, and
-    // each requester's reply is edited to say the bot is shutting down.
+    // each requester's reply is edited to say the bot is shutting down — or, for a narration stored in the persisted
+    // queue, that it will continue after the restart (its entry and reservation are kept: narrationLedger.ts).
     this.playback.shutdown();
     this.detached.shutdown();
     const deadline = Date.now() + SHUTDOWN_DRAIN_MS;
@@ -244,6 +259,8 @@ export class NarratorBot {
       this.log.warn({ active: this.deps.engine.scheduler.active }, 'jobs still running at shutdown');
     }
     await this.client.destroy();
+    // Last: the ledger settlements and the suspended narrations' queue entries were written by the tasks above.
+    if (this.deps.storage) await this.deps.storage.close().catch((err: unknown) => this.log.warn({ err: describe(err) }, 'storage close failed'));
     this.log.info('shut down');
   }
 }

@@ -5,7 +5,8 @@
  * PID 1 — so a signal sent to the launcher reaches it (npm forwards SIGINT/SIGTERM to its child and waits for it).
  *
  * Exit codes: 0 after a clean shutdown; 2 when the bot cannot start as configured (no token, invalid token, bad
- * configuration) — with a message that says what to do; 1 for anything else.
+ * configuration, a storage that cannot be opened: one line saying why) — with a message that says what to do; 1
+ * for anything else. Exit 2 is never retried by the sharding manager, so a bad DATABASE_URL is no crash loop.
  * Also the entry each shard runs under `npm run start:sharded` (src/shard.ts): discord.js reads the shard ids
  * from the environment the ShardingManager sets.
  */
@@ -15,6 +16,8 @@ import { loadConfigOrExit } from './services/config.js';
 import { createEngine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
 import { createLogger } from './services/log.js';
+import { openStorage } from './services/storage/index.js';
+import type { Storage } from './services/storage/types.js';
 
 /** Shutdown must finish within this, whatever hangs (Docker sends SIGKILL after 10 s by default). */
 const HARD_EXIT_MS = 10_000;
@@ -61,7 +64,19 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const bot = new NarratorBot({ config, engine, logger });
+  // Settings, ledger and the persisted queue. A bad URL, an unwritable folder, a newer schema — or a database that
+  // does not answer at start — is one line and exit 2: never narrate without limits, never a crash loop.
+  let storage: Storage;
+  try {
+    storage = await openStorage(config.databaseUrl, { logger });
+  } catch (err) {
+    const why = isNarratorError(err) ? err.message : err instanceof Error ? err.message : String(err);
+    process.stderr.write(`Could not open the database (DATABASE_URL): ${scrubUrl(why)}\n`);
+    await engine.close().catch(() => undefined);
+    process.exit(2);
+  }
+  logger.info({ storage: storage.engine }, 'storage open');
+  const bot = new NarratorBot({ config, engine, logger, storage });
 
   // A repeated signal is expected, not a user's "hurry up": Ctrl-C in a terminal reaches the whole process group,
   // so under `npm start` the bot gets SIGINT from the terminal and again from npm, which forwards it; a shard gets
@@ -105,8 +120,14 @@ async function main(): Promise<void> {
         'Check the network, or DISCORD_API_BASE_URL if you set it.\n',
     );
     await engine.close().catch(() => undefined);
+    await storage.close().catch(() => undefined);
     process.exit(1);
   }
+}
+
+/** A database URL's password never reaches the terminal: `postgres://user:secret@host` → `postgres://user:***@host`. */
+function scrubUrl(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, '$1***@').split('\n')[0]!;
 }
 
 function isInvalidToken(err: unknown): boolean {

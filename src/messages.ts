@@ -247,6 +247,24 @@ const en = {
   statusScheduler: (p: { busy: number; slots: number; waiting: number }) => `GPU slots: ${p.busy}/${p.slots} busy, ${p.waiting} chunk(s) waiting`,
   statusCache: (p: { mb: string; files: number; hitRate: string }) => `Cache: ${p.mb} MB in ${p.files} file(s), hit rate ${p.hitRate}`,
   statusUptime: (p: { uptime: string }) => `Uptime: ${p.uptime}`,
+  // --- /narrate: server settings, limits and the queue kept across restarts (issue 10) ---
+  limitRole: (p: { roleId: string }) => `Only members with the <@&${p.roleId}> role may narrate in this server.`,
+  limitMaxChars: (p: { limit: number; asked: number }) =>
+    `Server limit: ${p.limit} characters per narration; this one has ${p.asked}. Shorten it or split it into parts.`,
+  limitDailyChars: (p: { limit: number; used: number; asked: number; resetsIn: string }) =>
+    `Server limit: ${p.limit} characters a day, ${p.used} used; this narration needs ${p.asked}. Resets in ${p.resetsIn}.`,
+  limitUserDailyChars: (p: { limit: number; used: number; asked: number; resetsIn: string }) =>
+    `Your limit in this server: ${p.limit} characters a day, ${p.used} used; this narration needs ${p.asked}. Resets in ${p.resetsIn}.`,
+  limitCooldown: (p: { limit: number; resetsIn: string }) =>
+    `Slow down: one narration every ${p.limit} s per member in this server. Try again in ${p.resetsIn}.`,
+  limitsUnavailable: () => 'I cannot check this server’s limits right now (the settings database is unavailable), so I will not narrate. Try again in a minute.',
+  resumedAfterRestart: () => '🔁 Resumed after a restart.',
+  resumedInChannel: (p: { userId: string }) => `🔁 <@${p.userId}> your narration resumed after a restart.`,
+  suspendedForRestart: () => '⏸️ The bot is restarting: this narration will continue from here when it is back.',
+  notResumed: () => '👋 Not resumed after the restart: nobody was left in the voice channel.',
+  durationHM: (p: { h: number; m: number }) => (p.h > 0 ? `${p.h} h ${p.m} min` : `${p.m} min`),
+  durationS: (p: { s: number }) => `${p.s} s`,
+
   // --- /settings /voice /usage /dictionary (issue 10): descriptions ---
   cmdSettingsDescription: 'Server settings for the narrator (Manage Server)',
   subSettingsShowDescription: 'Show every setting with its default',
@@ -489,6 +507,21 @@ const vi: Texts = {
   statusScheduler: (p) => `Khe GPU: ${p.busy}/${p.slots} bận, ${p.waiting} đoạn đang chờ`,
   statusCache: (p) => `Bộ nhớ đệm: ${p.mb} MB trong ${p.files} tệp, tỉ lệ trúng ${p.hitRate}`,
   statusUptime: (p) => `Thời gian chạy: ${p.uptime}`,
+  limitRole: (p) => `Chỉ thành viên có vai trò <@&${p.roleId}> mới được dùng bot đọc trong máy chủ này.`,
+  limitMaxChars: (p) => `Giới hạn của máy chủ: ${p.limit} ký tự mỗi bài; bài này có ${p.asked}. Hãy rút ngắn hoặc chia thành nhiều phần.`,
+  limitDailyChars: (p) =>
+    `Giới hạn của máy chủ: ${p.limit} ký tự mỗi ngày, đã dùng ${p.used}; bài này cần ${p.asked}. Đặt lại sau ${p.resetsIn}.`,
+  limitUserDailyChars: (p) =>
+    `Giới hạn của bạn trong máy chủ này: ${p.limit} ký tự mỗi ngày, đã dùng ${p.used}; bài này cần ${p.asked}. Đặt lại sau ${p.resetsIn}.`,
+  limitCooldown: (p) => `Chậm lại một chút: mỗi thành viên chỉ được đọc một bài mỗi ${p.limit} giây. Hãy thử lại sau ${p.resetsIn}.`,
+  limitsUnavailable: () => 'Hiện mình không kiểm tra được giới hạn của máy chủ (cơ sở dữ liệu cài đặt không truy cập được), nên sẽ không đọc. Hãy thử lại sau một phút.',
+  resumedAfterRestart: () => '🔁 Đọc tiếp sau khi khởi động lại.',
+  resumedInChannel: (p) => `🔁 <@${p.userId}> bài đọc của bạn được đọc tiếp sau khi bot khởi động lại.`,
+  suspendedForRestart: () => '⏸️ Bot đang khởi động lại: bài này sẽ được đọc tiếp từ đây khi bot quay lại.',
+  notResumed: () => '👋 Không đọc tiếp sau khi khởi động lại: không còn ai trong kênh thoại.',
+  durationHM: (p) => (p.h > 0 ? `${p.h} giờ ${p.m} phút` : `${p.m} phút`),
+  durationS: (p) => `${p.s} giây`,
+
   cmdSettingsDescription: 'Cài đặt của máy chủ cho bot đọc (cần quyền Quản lý máy chủ)',
   subSettingsShowDescription: 'Xem mọi cài đặt cùng giá trị mặc định',
   subSettingsVoiceDescription: 'Chọn giọng mặc định của máy chủ',
@@ -786,6 +819,15 @@ export function composeMessage(status: string, text: string | undefined): string
     quoted = quoteText(text, max);
   }
   return quoted.length > room ? status : `${status}\n${quoted}`;
+}
+
+/** How long until a limit resets, for a refusal: "5 h 12 min", "3 min", "45 s" (rounded up: never "0 min"). */
+export function formatResetsIn(lang: Lang, ms: number): string {
+  const t = texts(lang);
+  const seconds = Math.max(1, Math.ceil(ms / 1000));
+  if (seconds < 60) return t.durationS({ s: seconds });
+  const minutes = Math.ceil(seconds / 60);
+  return t.durationHM({ h: Math.floor(minutes / 60), m: minutes % 60 });
 }
 
 /** "The speech workers are busy right now. Try again in a minute." → "The speech workers are busy right now" */

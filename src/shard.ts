@@ -6,7 +6,10 @@
  * When to use it: Discord requires sharding from 2500 servers on (login fails with "sharding required"), and
  * recommends it earlier when the gateway suggests more than one shard (`totalShards: 'auto'` asks it). Below
  * that, `npm start` is simpler and uses less memory. Each server's voice playback lives in the shard that owns
- * that server, so nothing is shared between processes.
+ * that server; what shards share — settings, the usage ledger and its budgets, the persisted queue — is in the
+ * database (DATABASE_URL: Postgres to scale out over machines; one SQLite file also works for shards on one
+ * machine). The manager opens it once before spawning, so a bad URL, an unwritable folder or a newer schema is one
+ * line and exit 2 here (not N shards failing), and the migrations run once rather than racing in every shard.
  *
  * Shutdown: SIGINT/SIGTERM are forwarded to every shard, which shuts down gracefully (its own 10 s limit), and the
  * manager exits only once they have (`npm run start:sharded` execs this process, so npm forwards the signal here
@@ -17,7 +20,9 @@ import { REST, Routes, ShardingManager } from 'discord.js';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { loadConfigOrExit } from './services/config.js';
+import { isNarratorError } from './services/errors.js';
 import { createLogger } from './services/log.js';
+import { openStorage } from './services/storage/index.js';
 
 const SHARD_EXIT_WAIT_MS = 12_000;
 
@@ -28,6 +33,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const logger = createLogger(config.logLevel);
+  try {
+    const storage = await openStorage(config.databaseUrl, { logger });
+    await storage.close();
+  } catch (err) {
+    const why = isNarratorError(err) || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`Could not open the database (DATABASE_URL): ${why.split('\n')[0]!.replace(/(:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@')}\n`);
+    process.exit(2);
+  }
   let totalShards: number;
   try {
     totalShards = await recommendedShards(config.discord.apiBaseUrl, config.discord.token);

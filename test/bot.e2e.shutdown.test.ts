@@ -2,8 +2,9 @@
  * Graceful shutdown with paid GPU jobs in flight, end to end: the real bot (child process) against the fake
  * Discord and the RunPod emulator. A narration is synthesizing on two busy workers and another is queued behind
  * it when SIGTERM arrives: every RunPod job is cancelled (none left running to bill), both requesters' replies
- * say the bot is shutting down, the bot leaves the voice channel (op 4 and its voice socket closed), closes its
- * gateway session normally (1000), and the process exits 0 within 10 s.
+ * say the bot is restarting (both stay in the persisted queue and continue at the next start), the bot leaves the
+ * voice channel (op 4 and its voice socket closed), closes its gateway session normally (1000), and the process
+ * exits 0 within 10 s.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -61,8 +62,9 @@ describe('shutdown with RunPod jobs in flight', () => {
 
     assert.deepEqual(runpod.activeJobs(), [], 'no RunPod job left queued or running');
     assert.ok(runpod.jobs.every((j) => j.status === 'CANCELLED'), runpod.jobs.map((j) => j.status).join(', '));
+    // Both are kept in the persisted queue (DATABASE_URL defaults to a file in the bot's folder): they will continue.
     for (const inv of [first, second]) {
-      assert.match(String(inv.edits.at(-1)?.payload.content), /^🛑 Cancelled: the bot is shutting down/);
+      assert.match(String(inv.edits.at(-1)?.payload.content), /^⏸️ The bot is restarting: this narration will continue/);
     }
     assert.equal(fake.botVoiceChannel(guild.id), null, 'left the voice channel');
     assert.ok(fake.voiceRequests.some((r) => r.guildId === guild.id && r.outcome === 'left'), 'it said so (op 4, no channel)');

@@ -19,15 +19,32 @@
  * `output:file` and `output:voice_message` need no voice channel: the voice checks are skipped, nothing is joined,
  * and the track runs in ctx.detached (same engine, scheduler and per-server limit, no voice queue); narrateOutput.ts
  * shapes their reply. On RunPod the reply also says when the GPU is starting (cold start), for every output.
+ *
+ * Server settings and spending limits (issue 10), all before queueing — so a refused narration never costs a GPU
+ * second: the voice and speed come from the option, else the member's preference, else the server's default, else
+ * the config's; a member without the server's narrator role is refused (naming the role); the plan uses the
+ * server's dictionary and per-narration limit; then the characters still to synthesize (what the cache does not
+ * hold: only those count against the daily limits) are reserved with `storage.reserve`, atomically against the
+ * server's and the member's budgets and cooldown. A refusal says which limit, the numbers and when it resets. A
+ * storage that does not answer refuses the narration (never narrate without limits). These checks are async
+ * (a database): when they take longer than DEFER_AFTER_MS the reply is deferred meanwhile, and a refusal found
+ * after that is made private the same way as a late one. From the reservation on, every path ends either in the
+ * ledger binding (which settles the row when the narration ends) or in settling it at once.
+ *
+ * `resumeQueue` continues, after a restart, the narrations the persisted queue still holds (see narrationLedger.ts).
  */
-import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction, type Client, type Guild } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
 import { isNarratorError } from '../services/errors.js';
 import type { NarrationPlan } from '../services/orchestrator.js';
+import type { DictionaryEntry, GuildSettings, PersistedNarration, ReserveResult, Storage } from '../services/storage/types.js';
+import { TextTooLongError } from '../services/text/index.js';
 import { NarrationTrack } from '../services/playback/narrationTrack.js';
-import { followTrack, interactionReplyTarget } from '../services/playback/narrationReply.js';
+import { bindLedger } from '../services/playback/narrationLedger.js';
+import { followTrack, INTERACTION_TOKEN_TTL_MS, interactionReplyTarget, resumedReplyTarget } from '../services/playback/narrationReply.js';
 import { checkVoiceAccess } from '../services/playback/voiceAccess.js';
-import { described, errorText, langOf, texts, VI_NAMES, type ErrorContext } from '../messages.js';
+import { countListeners } from '../services/playback/voiceListeners.js';
+import { composeMessage, described, errorText, formatResetsIn, langOf, texts, VI_NAMES, type ErrorContext, type Lang } from '../messages.js';
 import { guildCommand } from './common.js';
 import { OUTPUTS, parseOutput, fileOutputTarget, voiceMessageTarget, withColdStartNotice, VOICE_MESSAGE_SOURCE_LIMIT } from './narrateOutput.js';
 import type { Command, CommandContext } from './types.js';
@@ -38,6 +55,8 @@ export const MAX_TEXT_CHARS = 6000;
 const MAX_CHOICES = 25;
 /** The default upload limit for bots when the interaction does not say (10 MiB since 2025-01). */
 const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+/** The settings and limit checks are async: past this, the reply is deferred while they finish (Discord allows 3 s). */
+const DEFER_AFTER_MS = 1_500;
 
 const text = described('optTextDescription');
 const voice = described('optVoiceDescription');
@@ -131,20 +150,7 @@ export const narrate: Command = {
       if (kind === 'role') return guild.roles.cache.get(id)?.name;
       return guild.channels.cache.get(id)?.name;
     };
-    const request = {
-      text: interaction.options.getString('text', true),
-      voice: interaction.options.getString('voice') ?? undefined,
-      speed: interaction.options.getNumber('speed') ?? undefined,
-      maxTextChars: MAX_TEXT_CHARS,
-      resolveMention,
-    };
-    let plan: NarrationPlan;
-    try {
-      plan = ctx.orchestrator.plan(request);
-    } catch (err) {
-      if (isNarratorError(err, 'user')) return refuse(errorText(lang, err, errorContext));
-      throw err;
-    }
+    const text = interaction.options.getString('text', true);
     /** Why the server's state refuses this narration now, or undefined. Synchronous: read again after any await. */
     const stateRefusal = (): string | undefined => {
       if (ctx.shuttingDown?.() || ctx.playback.isClosed || detached?.isClosed) return t.shuttingDown();
@@ -158,27 +164,84 @@ export const narrate: Command = {
     const early = stateRefusal();
     if (early !== undefined) return refuse(early);
 
-    // Asked while the defer is in flight, answered (bounded) before the reply starts: "the GPU is starting".
+    // Asked while the checks and the defer are in flight, answered (bounded) before the reply starts: "the GPU is starting".
     const coldProbe = ctx.warmUp?.coldNotice();
-    await interaction.deferReply();
+    // Settings, role, plan, reservation: async, so the reply is deferred meanwhile if they are slow.
+    let deferring: Promise<unknown> | undefined;
+    const deferTimer = setTimeout(() => {
+      deferring = interaction.deferReply().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    }, DEFER_AFTER_MS);
+    let admission: Admission;
+    try {
+      admission = await admit(ctx, {
+        guildId: guild.id,
+        userId: interaction.user.id,
+        memberRoles: (roleId) => interaction.member.roles.cache.has(roleId),
+        text,
+        voice: interaction.options.getString('voice') ?? undefined,
+        speed: interaction.options.getNumber('speed') ?? undefined,
+        resolveMention,
+        lang,
+        errorContext,
+      });
+    } catch (err) {
+      // Unexpected (storage errors are refusals): let a defer in flight land first, so the report can edit it.
+      clearTimeout(deferTimer);
+      if (deferring) await deferring;
+      throw err;
+    }
+    clearTimeout(deferTimer);
+    const release = (why: string) => {
+      if (!admission.ok || !admission.reservation || !ctx.storage) return;
+      ctx.logger.info({ guild: guild.id, why }, 'narration not queued; its reservation is given back');
+      ctx.background(settleUnused(ctx.storage, admission.reservation));
+    };
+    const deferError = deferring ? await deferring : undefined;
+    if (deferError !== undefined) {
+      release('the reply could not be deferred');
+      throw deferError;
+    }
+    const refuseLate = (content: string) => refusePrivatelyAfterDefer(interaction, content, ctx);
+    if (!admission.ok) return deferring ? refuseLate(admission.refusal) : refuse(admission.refusal);
+    const { plan, settings, dictionary } = admission;
+
+    if (!deferring) {
+      // The server may have changed during the checks (another narration queued, a /leave): still private now.
+      const changed = stateRefusal();
+      if (changed !== undefined) {
+        release('refused before the defer');
+        return refuse(changed);
+      }
+      try {
+        await interaction.deferReply();
+      } catch (err) {
+        release('the reply could not be deferred');
+        throw err;
+      }
+    }
 
     // --- after the await: check again, then join and enqueue with no await in between ---
-    const refuseLate = (content: string) => refusePrivatelyAfterDefer(interaction, content, ctx);
     const late = stateRefusal();
     if (late !== undefined) {
       ctx.logger.info({ guild: guild.id }, 'narration refused after the defer (the server changed meanwhile)');
+      release('refused after the defer');
       return refuseLate(late);
     }
+    const maxTextChars = settings?.maxChars ?? MAX_TEXT_CHARS;
     const track = new NarrationTrack(
       {
-        text: request.text,
+        text,
         voice: plan.voice,
         speed: plan.speed,
         chunksTotal: plan.chunks.length,
         requesterId: interaction.user.id,
         requesterName: interaction.member.displayName,
-        maxTextChars: MAX_TEXT_CHARS,
+        maxTextChars,
         resolveMention,
+        ...(dictionary.length ? { dictionary } : {}),
       },
       ctx.orchestrator,
       ctx.logger,
@@ -192,16 +255,43 @@ export const narrate: Command = {
       }
     } catch (err) {
       ctx.logger.warn({ guild: guild.id, err: String(err) }, 'could not queue a narration');
+      release('could not be queued');
       if (isNarratorError(err) && err.code === 'busy_elsewhere' && err.detail) return refuseLate(t.busyElsewhere({ channelId: err.detail }));
       return refuseLate(errorText(lang, err, errorContext));
     }
     ctx.logger.info(
-      { guild: guild.id, track: track.id, chunks: plan.chunks.length, chars: request.text.length, voice: plan.voice },
+      { guild: guild.id, track: track.id, narration: admission.reservation, chunks: plan.chunks.length, chars: text.length, voice: plan.voice },
       'narration queued',
     );
+    const replyTarget = interactionReplyTarget(interaction, receivedAt);
+    if (ctx.storage && admission.reservation) {
+      // The ledger row settles when the track ends; the queue entry lets a restart continue it.
+      ctx.background(
+        bindLedger(track, {
+          storage: ctx.storage,
+          narrationId: admission.reservation,
+          logger: ctx.logger,
+          // Only voice narrations go back into a voice queue after a restart; a file or voice message is settled.
+          persist: channel && {
+            guildId: guild.id,
+            voiceChannelId: channel.id,
+            textChannelId: interaction.channelId,
+            userId: interaction.user.id,
+            text,
+            voice: plan.voice,
+            speed: plan.speed,
+            locale: interaction.locale,
+            interactionToken: interaction.token,
+            applicationId: interaction.applicationId,
+            // When the token's 15 minutes started (as the reply target counts them).
+            createdAt: replyTarget.expiresAt - INTERACTION_TOKEN_TTL_MS,
+          },
+        }),
+      );
+    }
     const joined = session;
     const attachmentSizeLimit = interaction.attachmentSizeLimit || DEFAULT_ATTACHMENT_LIMIT;
-    let target = interactionReplyTarget(interaction, receivedAt);
+    let target = replyTarget;
     if (outputMode === 'file') target = fileOutputTarget(target, track, lang);
     if (outputMode === 'voice_message') target = voiceMessageTarget(interaction, target, track, { lang, attachmentSizeLimit, logger: ctx.logger });
     ctx.warmUp?.activity();
@@ -229,6 +319,275 @@ export const narrate: Command = {
     await interaction.respond(voiceChoices(ctx.config.voices, ctx.config.defaultVoice, String(focused.value)));
   },
 };
+
+type Admission =
+  | { readonly ok: false; readonly refusal: string }
+  | {
+      readonly ok: true;
+      readonly plan: NarrationPlan;
+      /** Undefined without a storage (tests and tools that run commands without a database). */
+      readonly settings?: GuildSettings;
+      readonly dictionary: readonly DictionaryEntry[];
+      /** The reserved ledger row (storage.reserve's narrationId). */
+      readonly reservation?: string;
+    };
+
+interface AdmissionRequest {
+  readonly guildId: string;
+  readonly userId: string;
+  readonly memberRoles: (roleId: string) => boolean;
+  readonly text: string;
+  /** As given in the command's options (undefined: not given). */
+  readonly voice?: string;
+  readonly speed?: number;
+  readonly resolveMention: (kind: 'user' | 'role' | 'channel', id: string) => string | undefined;
+  readonly lang: Lang;
+  readonly errorContext: ErrorContext;
+}
+
+/**
+ * Everything that decides whether a narration may run, in the order issue 10 gives: voice/speed (option → member
+ * preference → server default → config default), the role, the plan (server dictionary and per-narration limit),
+ * the characters still to synthesize, then the reservation. Storage failures are refusals.
+ */
+async function admit(ctx: CommandContext, req: AdmissionRequest): Promise<Admission> {
+  const t = texts(req.lang);
+  const storage = ctx.storage;
+  const planWith = (settings: GuildSettings | undefined, dictionary: readonly DictionaryEntry[], voice?: string, speed?: number) =>
+    ctx.orchestrator.plan({
+      text: req.text,
+      voice,
+      speed,
+      maxTextChars: settings?.maxChars ?? MAX_TEXT_CHARS,
+      resolveMention: req.resolveMention,
+      ...(dictionary.length ? { dictionary } : {}),
+    });
+  if (!storage) {
+    // No database wired (unit tests, tools): the config's defaults and no limits.
+    try {
+      return { ok: true, plan: planWith(undefined, [], req.voice, req.speed), dictionary: [] };
+    } catch (err) {
+      if (isNarratorError(err, 'user')) return { ok: false, refusal: errorText(req.lang, err, req.errorContext) };
+      throw err;
+    }
+  }
+  let settings: GuildSettings;
+  let member: Awaited<ReturnType<Storage['getMember']>>;
+  let dictionary: DictionaryEntry[];
+  try {
+    [settings, member, dictionary] = await Promise.all([
+      storage.getSettings(req.guildId),
+      storage.getMember(req.guildId, req.userId),
+      storage.listDictionary(req.guildId),
+    ]);
+  } catch (err) {
+    ctx.logger.warn({ guild: req.guildId, err: String(err) }, 'storage unavailable: narration refused');
+    return { ok: false, refusal: t.limitsUnavailable() };
+  }
+  if (settings.roleId && !req.memberRoles(settings.roleId)) return { ok: false, refusal: t.limitRole({ roleId: settings.roleId }) };
+
+  // A stored preference that no longer fits the config (a voice removed) is skipped, not an error.
+  const known = (v: string | undefined) => (v !== undefined && ctx.config.voices.includes(v) ? v : undefined);
+  const inRange = (x: number | undefined) => (x !== undefined && x >= SPEED_MIN && x <= SPEED_MAX ? x : undefined);
+  const voice = req.voice ?? known(member?.voice) ?? known(settings.voice);
+  const speed = req.speed ?? inRange(member?.speed) ?? inRange(settings.speed);
+  let plan: NarrationPlan;
+  try {
+    plan = planWith(settings, dictionary, voice, speed);
+  } catch (err) {
+    if (err instanceof TextTooLongError && settings.maxChars !== undefined && err.max === settings.maxChars) {
+      return { ok: false, refusal: t.limitMaxChars({ limit: err.max, asked: err.chars }) };
+    }
+    if (isNarratorError(err, 'user')) return { ok: false, refusal: errorText(req.lang, err, req.errorContext) };
+    throw err;
+  }
+  const spokenChars = plan.spokenChars;
+  // Only what the cache does not hold counts against the daily limits; unknown → all of it (never under-count).
+  const toSynthesize = await ctx.orchestrator.charsToSynthesize(plan).catch((err: unknown) => {
+    ctx.logger.warn({ err: String(err) }, 'could not check the cache; counting every character');
+    return spokenChars;
+  });
+  const now = Date.now();
+  let reserved: ReserveResult;
+  try {
+    reserved = await storage.reserve({
+      guildId: req.guildId,
+      userId: req.userId,
+      charsAsked: spokenChars,
+      charsToSynthesize: toSynthesize,
+      chunks: plan.chunks.length,
+      now,
+    });
+  } catch (err) {
+    ctx.logger.warn({ guild: req.guildId, err: String(err) }, 'storage unavailable: narration refused');
+    return { ok: false, refusal: t.limitsUnavailable() };
+  }
+  if (!reserved.ok) {
+    ctx.logger.info({ guild: req.guildId, limit: reserved.limit, value: reserved.limitValue, used: reserved.used, asked: reserved.asked }, 'narration refused by a limit');
+    return { ok: false, refusal: limitRefusal(req.lang, reserved, now) };
+  }
+  return { ok: true, plan, settings, dictionary, reservation: reserved.narrationId };
+}
+
+/** "Server limit: 300 characters a day, 282 used; this narration needs 391. Resets in 5 h 12 min." */
+export function limitRefusal(lang: Lang, r: Extract<ReserveResult, { ok: false }>, now: number): string {
+  const t = texts(lang);
+  const resetsIn = formatResetsIn(lang, r.resetsAt - now);
+  switch (r.limit) {
+    case 'max_chars':
+      return t.limitMaxChars({ limit: r.limitValue, asked: r.asked });
+    case 'daily_chars':
+      return t.limitDailyChars({ limit: r.limitValue, used: r.used, asked: r.asked, resetsIn });
+    case 'user_daily_chars':
+      return t.limitUserDailyChars({ limit: r.limitValue, used: r.used, asked: r.asked, resetsIn });
+    case 'cooldown':
+      return t.limitCooldown({ limit: r.limitValue, resetsIn });
+  }
+}
+
+/** Gives a reservation back whole: the narration never started (refused late, or could not be queued). */
+async function settleUnused(storage: Storage, narrationId: string): Promise<void> {
+  await storage.settle({ narrationId, outcome: 'cancelled', charsSynthesized: 0, chunks: 0, cacheHits: 0, gpuSeconds: 0, now: Date.now() });
+}
+
+/**
+ * After a restart: continues the narrations the persisted queue holds for the servers this process serves, in
+ * their order, each from the chunk it had reached (the cache makes an already-synthesized part free). Their
+ * reservations still hold (the ledger rows settle when they end). An entry whose voice channel is gone or empty,
+ * or that no longer plans (a voice removed), is dropped and its reservation given back. Replies are edited
+ * "resumed after a restart" while the interaction token is valid; otherwise the channel is told.
+ */
+export async function resumeQueue(client: Client<true>, ctx: CommandContext): Promise<void> {
+  const storage = ctx.storage;
+  if (!storage) return;
+  let pending: PersistedNarration[];
+  try {
+    pending = await storage.pendingQueue([...client.guilds.cache.keys()]);
+  } catch (err) {
+    ctx.logger.warn({ err: String(err) }, 'could not read the persisted queue; nothing resumed');
+    return;
+  }
+  if (pending.length === 0) return;
+  ctx.logger.info({ narrations: pending.length }, 'resuming the queue after a restart');
+  const byGuild = new Map<string, PersistedNarration[]>();
+  for (const entry of pending) byGuild.set(entry.guildId, [...(byGuild.get(entry.guildId) ?? []), entry]);
+  for (const [guildId, entries] of byGuild) {
+    const guild = client.guilds.cache.get(guildId);
+    if (!guild) continue; // another shard's (pendingQueue was given ours; defensive)
+    let settings: GuildSettings;
+    let dictionary: DictionaryEntry[];
+    try {
+      [settings, dictionary] = await Promise.all([storage.getSettings(guildId), storage.listDictionary(guildId)]);
+    } catch (err) {
+      ctx.logger.warn({ guild: guildId, err: String(err) }, 'storage unavailable: queue of this server not resumed now');
+      continue;
+    }
+    entries.sort((a, b) => a.position - b.position || a.createdAt - b.createdAt);
+    // Synchronous from here for the whole server: its narrations queue in their order.
+    for (const entry of entries) {
+      if (ctx.shuttingDown?.() || ctx.playback.isClosed) return;
+      resumeOne(client, guild, entry, settings, dictionary, ctx, storage);
+    }
+  }
+}
+
+function resumeOne(
+  client: Client<true>,
+  guild: Guild,
+  entry: PersistedNarration,
+  settings: GuildSettings,
+  dictionary: readonly DictionaryEntry[],
+  ctx: CommandContext,
+  storage: Storage,
+): void {
+  const lang = langOf(entry.locale);
+  const t = texts(lang);
+  const log = ctx.logger.child({ guild: guild.id, narration: entry.narrationId });
+  const target = resumedReplyTarget({
+    client,
+    apiBaseUrl: ctx.config.discord.apiBaseUrl,
+    applicationId: entry.applicationId,
+    interactionToken: entry.interactionToken,
+    createdAt: entry.createdAt,
+    textChannelId: entry.textChannelId,
+    requesterId: entry.userId,
+  });
+  const drop = (why: string, tell: boolean) => {
+    log.info({ why }, 'persisted narration dropped at resume');
+    const told = tell && target.tokenValid ? target.edit({ content: composeMessage(t.notResumed(), entry.text) }).catch(() => undefined) : Promise.resolve();
+    ctx.background(
+      Promise.all([told, settleUnused(storage, entry.narrationId), storage.removeQueued(entry.narrationId)])
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'storage: could not drop a persisted narration'))
+        .finally(() => target.dispose()),
+    );
+  };
+  const channel = guild.channels.cache.get(entry.voiceChannelId);
+  if (!channel?.isVoiceBased()) return drop('voice channel gone', false);
+  if (countListeners(guild, channel.id) === 0) return drop('nobody in the voice channel', true);
+  const errorContext: ErrorContext = { voices: ctx.config.voices, speedMin: SPEED_MIN, speedMax: SPEED_MAX, maxQueue: ctx.config.discord.maxQueuePerGuild };
+  const resolveMention = (kind: 'user' | 'role' | 'channel', id: string): string | undefined => {
+    if (kind === 'user') return guild.members.cache.get(id)?.displayName ?? client.users.cache.get(id)?.displayName;
+    if (kind === 'role') return guild.roles.cache.get(id)?.name;
+    return guild.channels.cache.get(id)?.name;
+  };
+  const maxTextChars = settings.maxChars ?? MAX_TEXT_CHARS;
+  let plan: NarrationPlan;
+  try {
+    plan = ctx.orchestrator.plan({
+      text: entry.text,
+      voice: entry.voice,
+      speed: entry.speed,
+      maxTextChars,
+      resolveMention,
+      ...(dictionary.length ? { dictionary } : {}),
+    });
+  } catch (err) {
+    return drop(`does not plan any more: ${String(err)}`, true);
+  }
+  const startChunk = Math.min(Math.max(0, entry.resumeChunk), plan.chunks.length - 1);
+  const track = new NarrationTrack(
+    {
+      text: entry.text,
+      voice: plan.voice,
+      speed: plan.speed,
+      chunksTotal: plan.chunks.length,
+      requesterId: entry.userId,
+      requesterName: guild.members.cache.get(entry.userId)?.displayName ?? client.users.cache.get(entry.userId)?.displayName ?? entry.userId,
+      maxTextChars,
+      resolveMention,
+      ...(dictionary.length ? { dictionary } : {}),
+      ...(startChunk > 0 ? { startChunk } : {}),
+    },
+    ctx.orchestrator,
+    ctx.logger,
+  );
+  let session;
+  try {
+    session = ctx.playback.join({ guildId: guild.id, channelId: channel.id, adapterCreator: guild.voiceAdapterCreator });
+    session.enqueue(track);
+  } catch (err) {
+    return drop(`could not be queued: ${String(err)}`, true);
+  }
+  log.info({ track: track.id, startChunk, chunks: plan.chunks.length }, 'narration resumed after a restart');
+  ctx.background(bindLedger(track, { storage, narrationId: entry.narrationId, logger: ctx.logger, persist: 'existing' }));
+  if (!target.tokenValid) {
+    // The reply cannot be edited any more: say it in the channel (the result will be posted there too).
+    ctx.background(
+      target.post({ content: composeMessage(t.resumedInChannel({ userId: entry.userId }), entry.text) }).catch((err: unknown) => log.info({ err: String(err) }, 'could not post the resume notice')),
+    );
+  }
+  const joined = session;
+  ctx.background(
+    followTrack(track, target, {
+      lang,
+      attachmentSizeLimit: DEFAULT_ATTACHMENT_LIMIT,
+      voiceChannelId: () => joined.channelId,
+      errorContext,
+      logger: ctx.logger,
+      notice: t.resumedAfterRestart(),
+    }).finally(() => target.dispose()),
+  );
+}
 
 /**
  * The cold-start probe's answer (seconds, or undefined when warm/unknown). When the endpoint was cold, the time

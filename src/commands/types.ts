@@ -18,7 +18,9 @@ export interface CommandContext {
   readonly config: Config;
   /** The engine's orchestrator: `plan` checks a request synchronously, `narrate` starts it. */
   readonly orchestrator: NarrationSource & {
-    plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention'>): NarrationPlan;
+    plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention' | 'dictionary'>): NarrationPlan;
+    /** Spoken characters of the plan not in the cache now: what the daily limits count (narrate.ts). */
+    charsToSynthesize(plan: NarrationPlan): Promise<number>;
   };
   readonly backend: Pick<TtsBackend, 'kind' | 'listVoices'>;
   readonly playback: PlaybackManager;

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { commands } from '../../src/commands/index.js';
-import type { FakeChannel, FakeDiscord, FakeGuild } from './fakeDiscord/index.js';
+import type { FakeChannel, FakeDiscord, FakeGuild, Invocation } from './fakeDiscord/index.js';
 import type { RunPodEmulator } from './runpodEmulator.js';
 
 const ENTRY = fileURLToPath(new URL('../../src/index.ts', import.meta.url));
@@ -51,6 +51,8 @@ const CONFIG_VARS = [
   'VOICE_EMPTY_LEAVE_SEC',
   'VOICE_PAUSE_LEAVE_SEC',
   'MAX_QUEUE_PER_GUILD',
+  'DATABASE_URL',
+  'GPU_PRICE_PER_SECOND',
 ] as const;
 
 /** The index.ts hard limit on shutdown; a clean stop must beat it. */
@@ -271,4 +273,22 @@ export function createVoiceGuild(fake: FakeDiscord, name: string, members: reado
 export function contentOf(record: { readonly payload?: unknown; readonly data?: unknown }): string {
   const body = (record.payload ?? record.data) as { content?: unknown } | undefined;
   return typeof body?.content === 'string' ? body.content : '';
+}
+
+/**
+ * How a /narrate ended for its user: accepted (the reply ends with the audio) or refused (an ephemeral answer —
+ * at once, or after a defer when the checks took long: then the placeholder is replaced by an ephemeral follow-up).
+ */
+export async function narrationOutcome(
+  inv: { acknowledged(): Promise<{ type: number; data?: unknown }>; waitForEdit: Invocation['waitForEdit']; waitForFollowUp: Invocation['waitForFollowUp'] },
+  timeoutMs = 90_000,
+): Promise<{ readonly accepted: boolean; readonly content: string }> {
+  const first = await inv.acknowledged();
+  if (first.type !== 5) return { accepted: false, content: contentOf(first) };
+  const done = inv.waitForEdit((e) => e.files.length > 0, timeoutMs).then((e) => ({ accepted: true, content: contentOf(e) }));
+  const refused = inv.waitForFollowUp(() => true, timeoutMs).then((f) => ({ accepted: false, content: contentOf(f) }));
+  // The other wait fails when the fake closes: nobody needs its answer.
+  done.catch(() => undefined);
+  refused.catch(() => undefined);
+  return Promise.race([done, refused]);
 }

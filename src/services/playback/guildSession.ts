@@ -345,6 +345,7 @@ export class GuildSession {
     // A user's pause was for the narration before this one.
     this.clearUserPause();
     this.currentTrack = next;
+    next.setQueuePosition(undefined); // no longer waiting (its persisted position becomes 0: playing)
     // A prefetched narration's deadlines counted from the previous one's expected end: it is needed now.
     if (next.synthesisStarted) next.setPlaybackStart(performance.now());
     if (this.empty) next.pause();

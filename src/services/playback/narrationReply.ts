@@ -11,8 +11,20 @@
  * goes to the channel instead, mentioning the requester; when the bot may not post there (View Channel, Send
  * Messages, Attach Files, checked first from the cache as discord.js computes them) or the post fails, it is sent to
  * the requester by DM, so the result (and its audio) is never lost silently.
+ *
+ * A narration resumed after a restart has no interaction object any more: `resumedReplyTarget` edits the same
+ * reply through the interaction webhook (application id + token, stored with the queue) while the token is
+ * valid, and posts in the text channel after that. A `notice` ("resumed after a restart") heads its progress.
  */
-import { AttachmentBuilder, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
+import {
+  AttachmentBuilder,
+  PermissionFlagsBits,
+  WebhookClient,
+  type ChatInputCommandInteraction,
+  type Client,
+  type TextBasedChannel,
+  type User,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import { readFile } from 'node:fs/promises';
 import type { RecordedAudio } from '../audio/narrationRecording.js';
@@ -71,6 +83,8 @@ export interface FollowTrackOptions {
   readonly logger?: Logger;
   /** Show the player buttons while the narration goes on (default true; false for a narration not played in voice). */
   readonly controls?: boolean;
+  /** A line above the progress while the narration runs (e.g. "resumed after a restart"). */
+  readonly notice?: string;
 }
 
 /** Mirrors the track into its reply until the track finishes; resolves once the final message is out (or failed). */
@@ -108,7 +122,7 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
       options.errorContext,
     );
     const controls = options.controls === false ? undefined : { narrationId: track.id, queued: s.phase === 'queued', paused: s.pausedBy !== undefined };
-    return { content: composeMessage(status, track.request.text), controls };
+    return { content: composeMessage(options.notice ? `${options.notice}\n${status}` : status, track.request.text), controls };
   };
   const onChange = () => {
     if (!track.isFinished && tokenUsable()) sender.offer(render());
@@ -190,7 +204,8 @@ export async function finalMessage(
       break;
     }
     case 'cancelled':
-      status = t.cancelled({ reason: outcome.reason, by: outcome.by });
+      // Suspended by a shutdown, stored in the persisted queue: it continues after the restart.
+      status = outcome.reason === 'shutdown' && track.resumable ? t.suspendedForRestart() : t.cancelled({ reason: outcome.reason, by: outcome.by });
       break;
   }
   let files: OutgoingFile[] | undefined;
@@ -226,6 +241,73 @@ export async function audioAttachment(audio: RecordedAudio, limitBytes: number):
   return undefined;
 }
 
+/** The files of a message as discord.js sends them. */
+function attachments(message: OutgoingMessage): AttachmentBuilder[] | undefined {
+  return message.files?.map((f) => new AttachmentBuilder(f.data, { name: f.name, description: f.description }));
+}
+
+/**
+ * Posts in a text channel, mentioning (and only pinging) the requester. Checks first, from the cache, as
+ * discord.js computes it: a refused post is a wasted upload of the audio.
+ */
+async function postInChannel(channel: TextBasedChannel | null | undefined, me: User, message: OutgoingMessage, requesterId: string): Promise<void> {
+  if (!channel?.isSendable()) throw new NarratorError('permanent', 'cannot_post', 'The command channel is not available to post in.');
+  if (!channel.isDMBased()) {
+    const perms = channel.permissionsFor(me);
+    const needed = [
+      PermissionFlagsBits.ViewChannel,
+      channel.isThread() ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages,
+      ...(message.files?.length ? [PermissionFlagsBits.AttachFiles] : []),
+    ];
+    if (!perms || !needed.every((p) => perms.has(p))) {
+      throw new NarratorError('permanent', 'cannot_post', 'The bot may not post this message in the command channel.');
+    }
+  }
+  await channel.send({ content: message.content, files: attachments(message), allowedMentions: { users: [requesterId] } });
+}
+
+export interface ResumedReplyOptions {
+  readonly client: Client<true>;
+  /** Discord's REST base (DISCORD_API_BASE_URL), for the webhook calls. */
+  readonly apiBaseUrl: string;
+  readonly applicationId?: string;
+  readonly interactionToken?: string;
+  /** When the interaction was received (ms since the epoch): its token lives 15 minutes from then. */
+  readonly createdAt: number;
+  readonly textChannelId: string;
+  readonly requesterId: string;
+}
+
+/**
+ * The ReplyTarget of a narration resumed after a restart: the original reply, edited through the interaction
+ * webhook while its token is valid; the text channel (or a DM) after that. `dispose()` when done.
+ */
+export function resumedReplyTarget(opts: ResumedReplyOptions): ReplyTarget & { readonly tokenValid: boolean; dispose(): void } {
+  const webhook =
+    opts.applicationId && opts.interactionToken
+      ? new WebhookClient({ id: opts.applicationId, token: opts.interactionToken }, { rest: { api: opts.apiBaseUrl } })
+      : undefined;
+  const expiresAt = webhook ? opts.createdAt + INTERACTION_TOKEN_TTL_MS : 0;
+  const channel = () => {
+    const c = opts.client.channels.cache.get(opts.textChannelId);
+    return c?.isSendable() ? c : undefined;
+  };
+  return {
+    expiresAt,
+    tokenValid: Date.now() < expiresAt - TOKEN_MARGIN_MS,
+    channelId: opts.textChannelId,
+    edit: async (message) => {
+      if (!webhook) throw new NarratorError('permanent', 'no_token', 'No interaction token to edit the reply with.');
+      await webhook.editMessage('@original', { content: message.content, files: attachments(message), allowedMentions: { parse: [] } });
+    },
+    post: (message) => postInChannel(channel(), opts.client.user, message, opts.requesterId),
+    direct: async (message) => {
+      await opts.client.users.send(opts.requesterId, { content: message.content, files: attachments(message), allowedMentions: { parse: [] } });
+    },
+    dispose: () => webhook?.destroy(),
+  };
+}
+
 function isExpiredToken(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   const status = (err as { status?: unknown } | null)?.status;
@@ -251,24 +333,7 @@ export function interactionReplyTarget(interaction: ChatInputCommandInteraction,
       await interaction.editReply({ content: message.content, files: files(message), components, allowedMentions: { parse: [] } });
     },
     channelId: interaction.channelId,
-    post: async (message) => {
-      const channel = interaction.channel;
-      if (!channel?.isSendable()) throw new NarratorError('permanent', 'cannot_post', 'The command channel is not available to post in.');
-      // Check first, from the cache, as discord.js computes it: a refused post is a wasted upload of the audio.
-      if (!channel.isDMBased()) {
-        const me = interaction.client.user;
-        const perms = channel.permissionsFor(me);
-        const needed = [
-          PermissionFlagsBits.ViewChannel,
-          channel.isThread() ? PermissionFlagsBits.SendMessagesInThreads : PermissionFlagsBits.SendMessages,
-          ...(message.files?.length ? [PermissionFlagsBits.AttachFiles] : []),
-        ];
-        if (!perms || !needed.every((p) => perms.has(p))) {
-          throw new NarratorError('permanent', 'cannot_post', 'The bot may not post this message in the command channel.');
-        }
-      }
-      await channel.send({ content: message.content, files: files(message), allowedMentions: { users: [interaction.user.id] } });
-    },
+    post: (message) => postInChannel(interaction.channel, interaction.client.user, message, interaction.user.id),
     direct: async (message) => {
       await interaction.user.send({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
     },

@@ -23,6 +23,11 @@
  * timeline. The stream hands over the segment under it (or the previous one, in the first second) and everything
  * after; a new stream and resource start there and the session plays that instead — from memory, no new job.
  *
+ * Cost and position, for the ledger and the queue kept across restarts (narrationLedger.ts): `usage()` is what the
+ * engine has spent so far (GPU seconds, characters synthesized); 'reached' is emitted with the chunk the listener
+ * hears, on segment boundaries only; `reachedChunk` is exact at a cancel (from the stream's play time), so a
+ * narration suspended by a shutdown resumes from the sentence it had reached (`TrackRequest.startChunk`).
+ *
  * A track is finished when both its synthesis and its playback are over (or when it is cancelled); `finished`
  * then resolves once with the outcome. Listeners: 'change' on every visible change (for the progress reply),
  * 'synthesized' when synthesis has settled (for the queue's prefetch rule), 'finished' with the outcome.
@@ -50,9 +55,18 @@ export interface NarrationHandle {
   setPlaybackStart?(atMs: number): void;
   /** When this narration's audio is expected to end (performance.now() time). */
   estimatedEndAt?(): number;
+  /** What this narration has spent so far (for the ledger; a cancelled or failed one settles with it). */
+  usage?(): NarrationUsage;
   /** No queued chunk starts a job until resumed (jobs already running finish). */
   pauseSynthesis?(): void;
   resumeSynthesis?(): void;
+}
+
+export interface NarrationUsage {
+  readonly charsSynthesized: number;
+  readonly gpuSeconds: number;
+  readonly cacheHits: number;
+  readonly chunksDone: number;
 }
 
 /** How synthesis starts: a prefetch runs at low priority, with deadlines counted from the current one's end. */
@@ -71,6 +85,10 @@ export interface TrackRequest {
   readonly requesterName: string;
   readonly maxTextChars?: number;
   readonly resolveMention?: NarrationRequest['resolveMention'];
+  /** The server's pronunciation dictionary, applied while cleaning (as when it was planned). */
+  readonly dictionary?: NarrationRequest['dictionary'];
+  /** Resume after a restart: synthesis and playback start at this chunk of the plan (the progress shows the earlier ones as done). */
+  readonly startChunk?: number;
 }
 
 export type TrackPhase = 'queued' | 'synthesizing' | 'playing' | 'finished';
@@ -120,6 +138,8 @@ export interface TrackSnapshot {
 
 interface TrackEvents {
   change: [];
+  /** The listener has reached this chunk of the plan (emitted on segment boundaries). */
+  reached: [number];
   synthesized: [];
   finished: [TrackOutcome];
 }
@@ -148,6 +168,12 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   private finalizing = false;
   private played = false;
   private outcomeValue: TrackOutcome | undefined;
+  private reached: number;
+  /**
+   * Set once the narration is stored in the persisted queue: a shutdown then suspends it (it continues after the
+   * restart) rather than cancelling it, and its reply says so.
+   */
+  resumable = false;
 
   constructor(
     readonly request: TrackRequest,
@@ -156,6 +182,18 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   ) {
     super();
     this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.reached = request.startChunk ?? 0;
+    this.chunksReady = this.reached;
+  }
+
+  /** The chunk of the plan the listener had reached (exact after a cancel; else as of the last segment boundary). */
+  get reachedChunk(): number {
+    return this.reached;
+  }
+
+  /** What the engine has spent on this narration so far (zeros before synthesis started). */
+  usage(): NarrationUsage {
+    return this.narration?.usage?.() ?? { charsSynthesized: 0, gpuSeconds: 0, cacheHits: 0, chunksDone: 0 };
   }
 
   get outcome(): TrackOutcome | undefined {
@@ -199,7 +237,12 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     };
   }
 
-  /** Set by the session whenever the queue moves (1 = next). */
+  /** Place in the server's queue (1 = next), whatever the synthesis phase (a prefetch is still waiting); undefined once current. */
+  get queuePlace(): number | undefined {
+    return this.queuePosition;
+  }
+
+  /** Set by the session whenever the queue moves (1 = next; undefined once it is the current one). */
   setQueuePosition(position: number | undefined): void {
     if (this.queuePosition === position) return;
     this.queuePosition = position;
@@ -268,7 +311,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     old.setPlaying(false);
     const oldStalls = old.stalls;
     this.stallsBefore = { count: this.stallsBefore.count + oldStalls.count, seconds: this.stallsBefore.seconds + oldStalls.seconds };
-    const stream = this.newStream(replay.startMs);
+    const stream = this.newStream(replay.startMs, replay.startOrdinal);
     for (const segment of replay.segments) stream.pushSegment(segment);
     if (old.inputEnded) stream.end();
     this.stream = stream;
@@ -284,10 +327,12 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     this.narration?.setPlaybackStart?.(performance.now() - this.positionMs);
   }
 
-  private newStream(startMs: number): PcmStream {
-    const stream = new PcmStream(undefined, startMs);
+  private newStream(startMs: number, startOrdinal = 0): PcmStream {
+    const stream = new PcmStream(undefined, startMs, startOrdinal);
     // A destroyed stream (cancel, player error, replaced by a replay) must not surface as an unhandled 'error'.
     stream.on('error', (err) => this.log.debug({ track: this.id, err: String(err) }, 'pcm stream error'));
+    // Segment boundaries move the queue's persisted position (what a restart resumes from).
+    stream.onSegmentStart = () => this.updateReached();
     return stream;
   }
 
@@ -308,6 +353,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         speed: this.request.speed,
         maxTextChars: this.request.maxTextChars,
         resolveMention: this.request.resolveMention,
+        ...(this.request.dictionary ? { dictionary: this.request.dictionary } : {}),
+        ...(this.request.startChunk ? { startChunk: this.request.startChunk } : {}),
         onProgress: (event) => this.onProgress(event),
         lowPriority: options.lowPriority,
         playbackStartAt: options.playbackStartAt,
@@ -356,10 +403,21 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   /** Stops synthesis (GPU jobs included) and playback; the track finishes at once as cancelled. */
   cancel(reason: CancelReason, by?: string): void {
     if (this.outcomeValue) return;
+    this.updateReached(); // exact, from the play time: where a suspended narration resumes
     this.narration?.cancel();
     this.stream?.destroy();
     void this.recording?.dispose();
     this.finish({ kind: 'cancelled', reason, by });
+  }
+
+  /** The chunk heard now, from the stream's play time; emitted when it moved on. */
+  private updateReached(): void {
+    const ordinal = this.stream?.audibleSegment() ?? -1;
+    if (ordinal < 0) return;
+    const chunk = (this.request.startChunk ?? 0) + ordinal;
+    if (chunk === this.reached) return;
+    this.reached = chunk;
+    this.emit('reached', chunk);
   }
 
   private onProgress(event: NarrationProgress): void {
@@ -450,7 +508,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         kind: 'failed',
         error: synthesis.error,
         audio,
-        chunksDone: this.segmentsReceived,
+        chunksDone: (this.request.startChunk ?? 0) + this.segmentsReceived,
         chunksTotal: this.request.chunksTotal,
         played: this.played,
       });

@@ -20,6 +20,9 @@
  * narration's timeline. `replayFrom(position)` hands out the segment under the play position (or the one before it
  * in the first second of a segment) and everything after it, for a new stream that starts there: the player's and
  * encoder's buffers cannot be rewound, so going back means a fresh stream, never a seek in this one.
+ * The same accounting tells which segment the listener hears now (`audibleSegment`), so a narration suspended for
+ * a restart resumes from the sentence it had reached; `onSegmentStart` reports each segment as the encoder starts
+ * on it (segment boundaries only: the queue's persisted position is updated there, never per frame).
  */
 import { Readable } from 'node:stream';
 import { DiscordPcmConverter } from '../audio/discordPcm.js';
@@ -38,12 +41,16 @@ export const BACK_TO_PREVIOUS_MS = 1_000;
 /** A segment on the narration's timeline: where it starts (ms of audio before it) and its audio. */
 interface HeldSegment {
   readonly startMs: number;
+  /** Its ordinal in the narration's stream of segments (0 = the first one played). */
+  readonly ordinal: number;
   readonly audio: MonoAudio;
 }
 
 /** Where a replay starts on the narration's timeline, and the audio from there on (what was held and what waits). */
 export interface Replay {
   readonly startMs: number;
+  /** The ordinal of the first replayed segment, for the new stream's `startOrdinal`. */
+  readonly startOrdinal: number;
   readonly segments: readonly MonoAudio[];
 }
 
@@ -69,6 +76,12 @@ export class PcmStream extends Readable {
   /** The last segments taken for conversion (oldest first), and where the next one taken will start. */
   private readonly history: HeldSegment[] = [];
   private nextStartMs: number;
+  /** Where each received segment ends in the audio (ms, cumulative), for `audibleSegment`. */
+  private readonly segmentEndsMs: number[] = [];
+  /** Segments handed to the encoder so far. */
+  private segmentsStarted = 0;
+  /** Called with a segment's ordinal in the narration (see `startOrdinal`) when the encoder starts reading it. */
+  onSegmentStart: ((ordinal: number) => void) | undefined;
 
   /**
    * `now` is injectable so stall accounting can be tested without real time. `startMs`: where this stream's first
@@ -77,6 +90,8 @@ export class PcmStream extends Readable {
   constructor(
     private readonly now: () => number = () => performance.now(),
     readonly startMs = 0,
+    /** The ordinal of this stream's first segment in the narration (0, or later for a stream made by ⏮ back). */
+    readonly startOrdinal = 0,
   ) {
     // ~1 s of 48 kHz stereo s16 ahead of the encoder is plenty; the rest waits here as mono floats.
     super({ highWaterMark: 192_000 });
@@ -103,7 +118,7 @@ export class PcmStream extends Readable {
     }
     if (at < 0) return undefined;
     if (at > 0 && positionMs - this.history[at]!.startMs < BACK_TO_PREVIOUS_MS) at--;
-    return { startMs: this.history[at]!.startMs, segments: [...this.history.slice(at).map((h) => h.audio), ...this.pending] };
+    return { startMs: this.history[at]!.startMs, startOrdinal: this.history[at]!.ordinal, segments: [...this.history.slice(at).map((h) => h.audio), ...this.pending] };
   }
 
   /** Stalls so far: how many times, and how many seconds of inserted silence in all. */
@@ -133,7 +148,19 @@ export class PcmStream extends Readable {
     this.pending.push(audio);
     this.receivedSamples += audio.samples.length;
     if (!this.converterRate) this.converterRate = audio.sampleRate;
+    this.segmentEndsMs.push((this.receivedSamples / this.converterRate) * 1000);
     if (this.waiting) this.deliver();
+  }
+
+  /**
+   * Ordinal of the segment the listener hears now (from the play time minus the silence inserted), or -1 before
+   * any segment arrived. While stalled it is the last received one: everything before it has been heard.
+   */
+  audibleSegment(): number {
+    if (this.segmentEndsMs.length === 0) return -1;
+    const played = this.playedMs + (this.playingSince === undefined ? 0 : this.now() - this.playingSince) - this.silenceMs;
+    const index = this.segmentEndsMs.findIndex((end) => end > played);
+    return this.startOrdinal + (index === -1 ? this.segmentEndsMs.length - 1 : index);
   }
 
   /** No more segments: the stream ends once what was queued has been read. */
@@ -177,6 +204,7 @@ export class PcmStream extends Readable {
     while (this.waiting && !this.destroyed) {
       const next = this.pending.shift();
       if (next) {
+        this.onSegmentStart?.(this.startOrdinal + this.segmentsStarted++);
         this.hold(next);
         const pcm = this.convert(next);
         if (pcm.length > 0) this.waiting = this.push(pcm);
@@ -194,7 +222,7 @@ export class PcmStream extends Readable {
 
   /** Keeps a segment taken for conversion (bounded) with its place on the timeline. */
   private hold(audio: MonoAudio): void {
-    this.history.push({ startMs: this.nextStartMs, audio });
+    this.history.push({ startMs: this.nextStartMs, ordinal: this.startOrdinal + this.segmentsStarted - 1, audio });
     this.nextStartMs += (audio.samples.length / audio.sampleRate) * 1000;
     if (this.history.length > HISTORY_SEGMENTS) this.history.shift();
   }

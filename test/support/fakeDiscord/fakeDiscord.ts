@@ -310,9 +310,10 @@ export class FakeDiscord {
     return { id: user.id, username: user.username };
   }
 
-  createGuild(opts: { name: string; ownerId?: string; locale?: `${Locale}`; attachmentSizeLimit?: number }): FakeGuild {
+  createGuild(opts: { name: string; id?: string; ownerId?: string; locale?: `${Locale}`; attachmentSizeLimit?: number }): FakeGuild {
     const guild = this.#world.createGuild({
       name: opts.name,
+      ...(opts.id ? { id: opts.id } : {}),
       ...(opts.ownerId ? { ownerId: opts.ownerId } : {}),
       ...(opts.locale ? { locale: opts.locale as Locale } : {}),
       ...(opts.attachmentSizeLimit !== undefined ? { attachmentSizeLimit: opts.attachmentSizeLimit } : {}),

@@ -133,8 +133,9 @@ export class World {
     return user;
   }
 
-  createGuild(opts: { name: string; ownerId?: string; locale?: Locale; attachmentSizeLimit?: number }): GuildRecord {
-    const id = this.ids.next();
+  createGuild(opts: { name: string; id?: string; ownerId?: string; locale?: Locale; attachmentSizeLimit?: number }): GuildRecord {
+    // A chosen id: the same server seen by two fakes (two bot processes sharing one database).
+    const id = opts.id ?? this.ids.next();
     const ownerId = opts.ownerId ?? this.createUser({ username: `${opts.name} owner` }).id;
     this.user(ownerId);
     const botRoleId = this.ids.next();
