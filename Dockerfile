@@ -19,14 +19,18 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 
 FROM node:22-slim
 ENV NODE_ENV=production \
-    CACHE_DIR=/app/.cache/narrator
+    CACHE_DIR=/app/.cache/narrator \
+    DATABASE_URL=sqlite:/app/data/narrator.db
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY scripts ./scripts
-# The synthesized-chunk cache is the only thing the bot writes; it belongs to the unprivileged user.
-RUN mkdir -p /app/.cache/narrator && chown -R node:node /app/.cache
+# The bot writes two things, both owned by the unprivileged user: the synthesized-chunk cache, and the SQLite
+# database (settings, usage, the queue kept across restarts) — mount a volume at /app/data to keep it across
+# containers (`docker run -v narrator-data:/app/data …`), or set DATABASE_URL=postgres://… instead.
+RUN mkdir -p /app/.cache/narrator /app/data && chown -R node:node /app/.cache /app/data
+VOLUME ["/app/data"]
 USER node
 # The bot itself is PID 1 — node with tsx's loader, the same command line as `npm start` — so `docker stop`'s
 # SIGTERM reaches it directly and it shuts down gracefully (it handles SIGTERM/SIGINT itself, src/index.ts).
