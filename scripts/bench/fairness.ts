@@ -107,7 +107,7 @@ export async function runFairness(settings: BenchSettings, progress: (line: stri
         `(×${(contended.ms / aloneMs).toFixed(2)}); slot waits ${contended.waits.map((w) => w.toFixed(0)).join(', ')} ms`,
     );
   }
-  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
+  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring: ${voice.missed.map((t) => JSON.stringify(t.slice(0, 60))).join(', ')}`);
   return {
     longChunks: settings.fairLongChunks,
     shortChunks: settings.fairShortChunks,

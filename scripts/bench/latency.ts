@@ -277,6 +277,6 @@ export async function runLatency(settings: BenchSettings, progress: (line: strin
     }
     placements[placement] = summarize(runs, pollsMs, chunks, settings.timeScale);
   }
-  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
+  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring: ${voice.missed.map((t) => JSON.stringify(t.slice(0, 60))).join(', ')}`);
   return { chars: text.length, chunks, workers: settings.workers, maxConcurrentJobs: settings.maxConcurrentJobs, placements };
 }

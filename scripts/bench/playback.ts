@@ -112,7 +112,7 @@ export async function runPlayback(settings: BenchSettings, progress: (line: stri
   const runs = Math.min(settings.runs, 3);
   const policyTexts = [textWithChunks(24, 200), textWithChunks(8, 300), textWithChunks(3, 400)];
   const longFirst = longFirstSentenceText();
-  const voice = new PrecomputedVoice().prepare([VIETNAMESE_STORY, WARM_UP_TEXT, ...policyTexts, longFirst.text]).prepare([longFirst.text], undefined, 0);
+  const voice = new PrecomputedVoice().prepare([VIETNAMESE_STORY, WARM_UP_TEXT, ...policyTexts, longFirst.text]).prepare([longFirst.text, WARM_UP_TEXT], undefined, 0);
 
   /** Fresh emulator + engine (warmed up), then `texts` narrated at once and heard. */
   const hear = async (seed: number, workers: number, policy: Policy, texts: readonly string[], firstChunkChars?: number): Promise<Heard[]> => {
@@ -170,7 +170,7 @@ export async function runPlayback(settings: BenchSettings, progress: (line: stri
   const before = await opening(0, 'without the short opening');
   const after = await opening(undefined, 'with the short opening');
 
-  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring`);
+  if (voice.misses > 0) throw new Error(`bench: the emulator had to synthesize ${voice.misses} clips while measuring: ${voice.missed.map((t) => JSON.stringify(t.slice(0, 60))).join(', ')}`);
   return {
     runs,
     storyChunks: prepareText(VIETNAMESE_STORY).chunks.length,

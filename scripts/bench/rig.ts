@@ -44,6 +44,8 @@ export class PrecomputedVoice {
   readonly #wavs = new Map<string, Uint8Array>();
   /** Clips that had to be made while the clock was running (should stay 0 in measured sections). */
   misses = 0;
+  /** The texts that were not prepared (for the error message). */
+  readonly missed: string[] = [];
 
   /** Synthesizes every chunk of `texts` now. */
   /** `firstChars`: also the chunks of the texts cut with this opening length (0 = none), as the bench narrates them. */
@@ -56,6 +58,7 @@ export class PrecomputedVoice {
     const wav = this.#wavs.get(`${speed}\u0000${text}`);
     if (wav) return wav;
     this.misses++;
+    this.missed.push(text);
     return this.#make(text, speed);
   };
 
