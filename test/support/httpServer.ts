@@ -87,8 +87,11 @@ export interface RequestLogEntry {
   readonly path: string;
   readonly route: string;
   readonly authorized: boolean;
-  /** The status answered, set when the reply is sent. */
+  /** performance.now() when the request arrived. */
+  readonly receivedAt: number;
+  /** The status answered, and when, set when the reply is sent. */
   status?: number;
+  answeredAt?: number;
 }
 
 /** What tests read to see how a client used an emulator: counts per route and the ordered log. */
@@ -100,10 +103,11 @@ export class RequestLog<Route extends string> {
   record(req: IncomingMessage, res: ServerResponse, route: Route, authorized: boolean): number {
     const n = (this.counts[route] ?? 0) + 1;
     this.counts[route] = n;
-    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: req.url ?? '/', route, authorized };
+    const entry: RequestLogEntry = { method: req.method ?? 'GET', path: req.url ?? '/', route, authorized, receivedAt: performance.now() };
     this.log.push(entry);
     res.once('finish', () => {
       entry.status = res.statusCode;
+      entry.answeredAt = performance.now();
     });
     return n;
   }
