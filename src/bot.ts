@@ -29,7 +29,7 @@ import { SPEED_MAX, SPEED_MIN, type Config } from './services/config.js';
 import type { Engine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
 import type { Storage } from './services/storage/types.js';
-import { resumeQueue } from './commands/narrate.js';
+import { resumeQueue } from './commands/resumeQueue.js';
 import { scrub } from './services/log.js';
 import { PlaybackManager } from './services/playback/playbackManager.js';
 import { DetachedNarrations } from './services/playback/detachedNarrations.js';

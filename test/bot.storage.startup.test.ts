@@ -5,51 +5,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ENTRY = fileURLToPath(new URL('../src/index.ts', import.meta.url));
-const TSX = import.meta.resolve('tsx');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * Runs src/index.ts in an empty directory (so no developer `.env` is read) with exactly `env`. The bound is a hang
- * guard, not a speed check: tsx's start-up alone took 22 s (2.5 s of CPU) on a loaded 2-core machine.
- */
-async function runBot(env: Record<string, string>, timeoutMs = 60_000): Promise<Run> {
-  const cwd = await mkdtemp(join(tmpdir(), 'narrator-start-'));
-  try {
-    return await new Promise<Run>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', TSX, ENTRY], {
-        cwd,
-        env: { PATH: process.env.PATH ?? '', CACHE_MAX_MB: '0', LOG_LEVEL: 'warn', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL');
-        reject(new Error(`bot did not exit within ${timeoutMs} ms; stderr: ${stderr}`));
-      }, timeoutMs);
-      child.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    });
-  } finally {
-    await rm(cwd, { recursive: true, force: true });
-  }
-}
+import { runBot } from './support/runBot.js';
 
 describe('npm start with an unusable database', { concurrency: 2 }, () => {
   test('an unwritable folder for the SQLite file: one line, exit 2', async () => {

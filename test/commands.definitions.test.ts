@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationCommandOptionType, PermissionFlagsBits } from 'discord.js';
 import { commands, findCommand } from '../src/commands/index.js';
-import { voiceChoices } from '../src/commands/narrate.js';
+import { voiceChoices } from '../src/commands/common.js';
 
 /** Discord's rule for command and option names (lowercase where the script has case). */
 const NAME = /^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;

@@ -10,7 +10,7 @@ import { NarrationTrack, type NarrationHandle, type NarrationSource, type Narrat
 import { bindLedger } from '../src/services/playback/narrationLedger.js';
 import { finalMessage } from '../src/services/playback/narrationReply.js';
 import { PcmStream } from '../src/services/playback/pcmStream.js';
-import { limitRefusal } from '../src/commands/narrate.js';
+import { limitRefusal } from '../src/commands/admission.js';
 import type { NarrationSummary, Segment } from '../src/services/orchestrator.js';
 import type { PersistedNarration, SettleRequest, Storage } from '../src/services/storage/types.js';
 import { pino } from 'pino';

@@ -9,6 +9,7 @@ import {
   PermissionFlagsBits,
   SlashCommandBuilder,
   type AttachmentPayload,
+  type AutocompleteInteraction,
   type ChatInputCommandInteraction,
   type SharedNameAndDescription,
 } from 'discord.js';
@@ -102,4 +103,32 @@ export function numberFormat(locale: string | null | undefined, options: Intl.Nu
     format = new Intl.NumberFormat('en-US', options);
   }
   return (n) => format.format(n);
+}
+
+/** Discord shows at most 25 autocomplete choices. */
+const MAX_CHOICES = 25;
+/** The default upload limit for bots when the interaction does not say (10 MiB since 2025-01). */
+export const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
+
+/**
+ * The voices matching what the user typed: prefix matches first, then the ones containing it, at most 25.
+ * Answered from the configuration alone (no network), so it always comes well within Discord's 3 s.
+ */
+export function voiceChoices(voices: readonly string[], defaultVoice: string, typed: string): { name: string; value: string }[] {
+  const q = typed.trim().toLowerCase();
+  const prefix = voices.filter((v) => v.toLowerCase().startsWith(q));
+  const inner = voices.filter((v) => !v.toLowerCase().startsWith(q) && v.toLowerCase().includes(q));
+  return [...prefix, ...inner]
+    .slice(0, MAX_CHOICES)
+    .map((v) => ({ name: v === defaultVoice ? `${v} ★` : v, value: v }));
+}
+
+/** Autocomplete for a command whose only autocompleted option is `voice`. */
+export async function autocompleteVoice(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void> {
+  const focused = interaction.options.getFocused(true);
+  if (focused.name !== 'voice') {
+    await interaction.respond([]);
+    return;
+  }
+  await interaction.respond(voiceChoices(ctx.config.voices, ctx.config.defaultVoice, String(focused.value)));
 }

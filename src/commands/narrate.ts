@@ -31,30 +31,21 @@
  * after that is made private the same way as a late one. From the reservation on, every path ends either in the
  * ledger binding (which settles the row when the narration ends) or in settling it at once.
  *
- * `resumeQueue` continues, after a restart, the narrations the persisted queue still holds (see narrationLedger.ts).
+ * The checks themselves live in admission.ts; resumeQueue.ts continues the persisted queue after a restart.
  */
-import { MessageFlags, type AutocompleteInteraction, type ChatInputCommandInteraction, type Client, type Guild } from 'discord.js';
+import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
 import { isNarratorError } from '../services/errors.js';
-import type { NarrationPlan } from '../services/orchestrator.js';
-import type { DictionaryEntry, GuildSettings, PersistedNarration, ReserveResult, Storage } from '../services/storage/types.js';
-import { TextTooLongError } from '../services/text/index.js';
 import { NarrationTrack } from '../services/playback/narrationTrack.js';
 import { bindLedger } from '../services/playback/narrationLedger.js';
-import { followTrack, INTERACTION_TOKEN_TTL_MS, interactionReplyTarget, resumedReplyTarget } from '../services/playback/narrationReply.js';
+import { followTrack, INTERACTION_TOKEN_TTL_MS, interactionReplyTarget } from '../services/playback/narrationReply.js';
 import { checkVoiceAccess } from '../services/playback/voiceAccess.js';
-import { countListeners } from '../services/playback/voiceListeners.js';
-import { composeMessage, described, errorText, formatResetsIn, langOf, texts, VI_NAMES, type ErrorContext, type Lang } from '../messages.js';
-import { guildCommand } from './common.js';
+import { described, errorText, langOf, texts, VI_NAMES, type ErrorContext } from '../messages.js';
+import { admit, MAX_TEXT_CHARS, settleUnused, type Admission } from './admission.js';
+import { autocompleteVoice, DEFAULT_ATTACHMENT_LIMIT, guildCommand } from './common.js';
 import { OUTPUTS, parseOutput, fileOutputTarget, voiceMessageTarget, withColdStartNotice, VOICE_MESSAGE_SOURCE_LIMIT } from './narrateOutput.js';
 import type { Command, CommandContext } from './types.js';
 
-/** Discord's longest string option; the engine is told the same limit. */
-export const MAX_TEXT_CHARS = 6000;
-/** Discord shows at most 25 autocomplete choices. */
-const MAX_CHOICES = 25;
-/** The default upload limit for bots when the interaction does not say (10 MiB since 2025-01). */
-const DEFAULT_ATTACHMENT_LIMIT = 10 * 1024 * 1024;
 /** The settings and limit checks are async: past this, the reply is deferred while they finish (Discord allows 3 s). */
 const DEFER_AFTER_MS = 1_500;
 
@@ -310,284 +301,8 @@ export const narrate: Command = {
     );
   },
 
-  async autocomplete(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void> {
-    const focused = interaction.options.getFocused(true);
-    if (focused.name !== 'voice') {
-      await interaction.respond([]);
-      return;
-    }
-    await interaction.respond(voiceChoices(ctx.config.voices, ctx.config.defaultVoice, String(focused.value)));
-  },
+  autocomplete: autocompleteVoice,
 };
-
-type Admission =
-  | { readonly ok: false; readonly refusal: string }
-  | {
-      readonly ok: true;
-      readonly plan: NarrationPlan;
-      /** Undefined without a storage (tests and tools that run commands without a database). */
-      readonly settings?: GuildSettings;
-      readonly dictionary: readonly DictionaryEntry[];
-      /** The reserved ledger row (storage.reserve's narrationId). */
-      readonly reservation?: string;
-    };
-
-interface AdmissionRequest {
-  readonly guildId: string;
-  readonly userId: string;
-  readonly memberRoles: (roleId: string) => boolean;
-  readonly text: string;
-  /** As given in the command's options (undefined: not given). */
-  readonly voice?: string;
-  readonly speed?: number;
-  readonly resolveMention: (kind: 'user' | 'role' | 'channel', id: string) => string | undefined;
-  readonly lang: Lang;
-  readonly errorContext: ErrorContext;
-}
-
-/**
- * Everything that decides whether a narration may run, in the order issue 10 gives: voice/speed (option → member
- * preference → server default → config default), the role, the plan (server dictionary and per-narration limit),
- * the characters still to synthesize, then the reservation. Storage failures are refusals.
- */
-async function admit(ctx: CommandContext, req: AdmissionRequest): Promise<Admission> {
-  const t = texts(req.lang);
-  const storage = ctx.storage;
-  const planWith = (settings: GuildSettings | undefined, dictionary: readonly DictionaryEntry[], voice?: string, speed?: number) =>
-    ctx.orchestrator.plan({
-      text: req.text,
-      voice,
-      speed,
-      maxTextChars: settings?.maxChars ?? MAX_TEXT_CHARS,
-      resolveMention: req.resolveMention,
-      ...(dictionary.length ? { dictionary } : {}),
-    });
-  if (!storage) {
-    // No database wired (unit tests, tools): the config's defaults and no limits.
-    try {
-      return { ok: true, plan: planWith(undefined, [], req.voice, req.speed), dictionary: [] };
-    } catch (err) {
-      if (isNarratorError(err, 'user')) return { ok: false, refusal: errorText(req.lang, err, req.errorContext) };
-      throw err;
-    }
-  }
-  let settings: GuildSettings;
-  let member: Awaited<ReturnType<Storage['getMember']>>;
-  let dictionary: DictionaryEntry[];
-  try {
-    [settings, member, dictionary] = await Promise.all([
-      storage.getSettings(req.guildId),
-      storage.getMember(req.guildId, req.userId),
-      storage.listDictionary(req.guildId),
-    ]);
-  } catch (err) {
-    ctx.logger.warn({ guild: req.guildId, err: String(err) }, 'storage unavailable: narration refused');
-    return { ok: false, refusal: t.limitsUnavailable() };
-  }
-  if (settings.roleId && !req.memberRoles(settings.roleId)) return { ok: false, refusal: t.limitRole({ roleId: settings.roleId }) };
-
-  // A stored preference that no longer fits the config (a voice removed) is skipped, not an error.
-  const known = (v: string | undefined) => (v !== undefined && ctx.config.voices.includes(v) ? v : undefined);
-  const inRange = (x: number | undefined) => (x !== undefined && x >= SPEED_MIN && x <= SPEED_MAX ? x : undefined);
-  const voice = req.voice ?? known(member?.voice) ?? known(settings.voice);
-  const speed = req.speed ?? inRange(member?.speed) ?? inRange(settings.speed);
-  let plan: NarrationPlan;
-  try {
-    plan = planWith(settings, dictionary, voice, speed);
-  } catch (err) {
-    if (err instanceof TextTooLongError && settings.maxChars !== undefined && err.max === settings.maxChars) {
-      return { ok: false, refusal: t.limitMaxChars({ limit: err.max, asked: err.chars }) };
-    }
-    if (isNarratorError(err, 'user')) return { ok: false, refusal: errorText(req.lang, err, req.errorContext) };
-    throw err;
-  }
-  const spokenChars = plan.spokenChars;
-  // Only what the cache does not hold counts against the daily limits; unknown → all of it (never under-count).
-  const toSynthesize = await ctx.orchestrator.charsToSynthesize(plan).catch((err: unknown) => {
-    ctx.logger.warn({ err: String(err) }, 'could not check the cache; counting every character');
-    return spokenChars;
-  });
-  const now = Date.now();
-  let reserved: ReserveResult;
-  try {
-    reserved = await storage.reserve({
-      guildId: req.guildId,
-      userId: req.userId,
-      charsAsked: spokenChars,
-      charsToSynthesize: toSynthesize,
-      chunks: plan.chunks.length,
-      now,
-    });
-  } catch (err) {
-    ctx.logger.warn({ guild: req.guildId, err: String(err) }, 'storage unavailable: narration refused');
-    return { ok: false, refusal: t.limitsUnavailable() };
-  }
-  if (!reserved.ok) {
-    ctx.logger.info({ guild: req.guildId, limit: reserved.limit, value: reserved.limitValue, used: reserved.used, asked: reserved.asked }, 'narration refused by a limit');
-    return { ok: false, refusal: limitRefusal(req.lang, reserved, now) };
-  }
-  return { ok: true, plan, settings, dictionary, reservation: reserved.narrationId };
-}
-
-/** "Server limit: 300 characters a day, 282 used; this narration needs 391. Resets in 5 h 12 min." */
-export function limitRefusal(lang: Lang, r: Extract<ReserveResult, { ok: false }>, now: number): string {
-  const t = texts(lang);
-  const resetsIn = formatResetsIn(lang, r.resetsAt - now);
-  switch (r.limit) {
-    case 'max_chars':
-      return t.limitMaxChars({ limit: r.limitValue, asked: r.asked });
-    case 'daily_chars':
-      return t.limitDailyChars({ limit: r.limitValue, used: r.used, asked: r.asked, resetsIn });
-    case 'user_daily_chars':
-      return t.limitUserDailyChars({ limit: r.limitValue, used: r.used, asked: r.asked, resetsIn });
-    case 'cooldown':
-      return t.limitCooldown({ limit: r.limitValue, resetsIn });
-  }
-}
-
-/** Gives a reservation back whole: the narration never started (refused late, or could not be queued). */
-async function settleUnused(storage: Storage, narrationId: string): Promise<void> {
-  await storage.settle({ narrationId, outcome: 'cancelled', charsSynthesized: 0, chunks: 0, cacheHits: 0, gpuSeconds: 0, now: Date.now() });
-}
-
-/**
- * After a restart: continues the narrations the persisted queue holds for the servers this process serves, in
- * their order, each from the chunk it had reached (the cache makes an already-synthesized part free). Their
- * reservations still hold (the ledger rows settle when they end). An entry whose voice channel is gone or empty,
- * or that no longer plans (a voice removed), is dropped and its reservation given back. Replies are edited
- * "resumed after a restart" while the interaction token is valid; otherwise the channel is told.
- */
-export async function resumeQueue(client: Client<true>, ctx: CommandContext): Promise<void> {
-  const storage = ctx.storage;
-  if (!storage) return;
-  let pending: PersistedNarration[];
-  try {
-    pending = await storage.pendingQueue([...client.guilds.cache.keys()]);
-  } catch (err) {
-    ctx.logger.warn({ err: String(err) }, 'could not read the persisted queue; nothing resumed');
-    return;
-  }
-  if (pending.length === 0) return;
-  ctx.logger.info({ narrations: pending.length }, 'resuming the queue after a restart');
-  const byGuild = new Map<string, PersistedNarration[]>();
-  for (const entry of pending) byGuild.set(entry.guildId, [...(byGuild.get(entry.guildId) ?? []), entry]);
-  for (const [guildId, entries] of byGuild) {
-    const guild = client.guilds.cache.get(guildId);
-    if (!guild) continue; // another shard's (pendingQueue was given ours; defensive)
-    let settings: GuildSettings;
-    let dictionary: DictionaryEntry[];
-    try {
-      [settings, dictionary] = await Promise.all([storage.getSettings(guildId), storage.listDictionary(guildId)]);
-    } catch (err) {
-      ctx.logger.warn({ guild: guildId, err: String(err) }, 'storage unavailable: queue of this server not resumed now');
-      continue;
-    }
-    entries.sort((a, b) => a.position - b.position || a.createdAt - b.createdAt);
-    // Synchronous from here for the whole server: its narrations queue in their order.
-    for (const entry of entries) {
-      if (ctx.shuttingDown?.() || ctx.playback.isClosed) return;
-      resumeOne(client, guild, entry, settings, dictionary, ctx, storage);
-    }
-  }
-}
-
-function resumeOne(
-  client: Client<true>,
-  guild: Guild,
-  entry: PersistedNarration,
-  settings: GuildSettings,
-  dictionary: readonly DictionaryEntry[],
-  ctx: CommandContext,
-  storage: Storage,
-): void {
-  const lang = langOf(entry.locale);
-  const t = texts(lang);
-  const log = ctx.logger.child({ guild: guild.id, narration: entry.narrationId });
-  const target = resumedReplyTarget({
-    client,
-    apiBaseUrl: ctx.config.discord.apiBaseUrl,
-    applicationId: entry.applicationId,
-    interactionToken: entry.interactionToken,
-    createdAt: entry.createdAt,
-    textChannelId: entry.textChannelId,
-    requesterId: entry.userId,
-  });
-  const drop = (why: string, tell: boolean) => {
-    log.info({ why }, 'persisted narration dropped at resume');
-    const told = tell && target.tokenValid ? target.edit({ content: composeMessage(t.notResumed(), entry.text) }).catch(() => undefined) : Promise.resolve();
-    ctx.background(
-      Promise.all([told, settleUnused(storage, entry.narrationId), storage.removeQueued(entry.narrationId)])
-        .catch((err: unknown) => log.warn({ err: String(err) }, 'storage: could not drop a persisted narration'))
-        .finally(() => target.dispose()),
-    );
-  };
-  const channel = guild.channels.cache.get(entry.voiceChannelId);
-  if (!channel?.isVoiceBased()) return drop('voice channel gone', false);
-  if (countListeners(guild, channel.id) === 0) return drop('nobody in the voice channel', true);
-  const errorContext: ErrorContext = { voices: ctx.config.voices, speedMin: SPEED_MIN, speedMax: SPEED_MAX, maxQueue: ctx.config.discord.maxQueuePerGuild };
-  const resolveMention = (kind: 'user' | 'role' | 'channel', id: string): string | undefined => {
-    if (kind === 'user') return guild.members.cache.get(id)?.displayName ?? client.users.cache.get(id)?.displayName;
-    if (kind === 'role') return guild.roles.cache.get(id)?.name;
-    return guild.channels.cache.get(id)?.name;
-  };
-  const maxTextChars = settings.maxChars ?? MAX_TEXT_CHARS;
-  let plan: NarrationPlan;
-  try {
-    plan = ctx.orchestrator.plan({
-      text: entry.text,
-      voice: entry.voice,
-      speed: entry.speed,
-      maxTextChars,
-      resolveMention,
-      ...(dictionary.length ? { dictionary } : {}),
-    });
-  } catch (err) {
-    return drop(`does not plan any more: ${String(err)}`, true);
-  }
-  const startChunk = Math.min(Math.max(0, entry.resumeChunk), plan.chunks.length - 1);
-  const track = new NarrationTrack(
-    {
-      text: entry.text,
-      voice: plan.voice,
-      speed: plan.speed,
-      chunksTotal: plan.chunks.length,
-      requesterId: entry.userId,
-      requesterName: guild.members.cache.get(entry.userId)?.displayName ?? client.users.cache.get(entry.userId)?.displayName ?? entry.userId,
-      maxTextChars,
-      resolveMention,
-      ...(dictionary.length ? { dictionary } : {}),
-      ...(startChunk > 0 ? { startChunk } : {}),
-    },
-    ctx.orchestrator,
-    ctx.logger,
-  );
-  let session;
-  try {
-    session = ctx.playback.join({ guildId: guild.id, channelId: channel.id, adapterCreator: guild.voiceAdapterCreator });
-    session.enqueue(track);
-  } catch (err) {
-    return drop(`could not be queued: ${String(err)}`, true);
-  }
-  log.info({ track: track.id, startChunk, chunks: plan.chunks.length }, 'narration resumed after a restart');
-  ctx.background(bindLedger(track, { storage, narrationId: entry.narrationId, logger: ctx.logger, persist: 'existing' }));
-  if (!target.tokenValid) {
-    // The reply cannot be edited any more: say it in the channel (the result will be posted there too).
-    ctx.background(
-      target.post({ content: composeMessage(t.resumedInChannel({ userId: entry.userId }), entry.text) }).catch((err: unknown) => log.info({ err: String(err) }, 'could not post the resume notice')),
-    );
-  }
-  const joined = session;
-  ctx.background(
-    followTrack(track, target, {
-      lang,
-      attachmentSizeLimit: DEFAULT_ATTACHMENT_LIMIT,
-      voiceChannelId: () => joined.channelId,
-      errorContext,
-      logger: ctx.logger,
-      notice: t.resumedAfterRestart(),
-    }).finally(() => target.dispose()),
-  );
-}
 
 /**
  * The cold-start probe's answer (seconds, or undefined when warm/unknown). When the endpoint was cold, the time
@@ -623,17 +338,4 @@ async function refusePrivatelyAfterDefer(interaction: ChatInputCommandInteractio
     return;
   }
   await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-}
-
-/**
- * The voices matching what the user typed: prefix matches first, then the ones containing it, at most 25.
- * Answered from the configuration alone (no network), so it always comes well within Discord's 3 s.
- */
-export function voiceChoices(voices: readonly string[], defaultVoice: string, typed: string): { name: string; value: string }[] {
-  const q = typed.trim().toLowerCase();
-  const prefix = voices.filter((v) => v.toLowerCase().startsWith(q));
-  const inner = voices.filter((v) => !v.toLowerCase().startsWith(q) && v.toLowerCase().includes(q));
-  return [...prefix, ...inner]
-    .slice(0, MAX_CHOICES)
-    .map((v) => ({ name: v === defaultVoice ? `${v} ★` : v, value: v }));
 }

@@ -13,8 +13,8 @@ import { SPEED_MAX, SPEED_MIN, type Config } from '../services/config.js';
 import { NarratorError } from '../services/errors.js';
 import type { GuildSettings, GuildSettingsPatch } from '../services/storage/types.js';
 import { inlineCodeSafe, langOf, MESSAGE_LIMIT, texts, truncate, type Texts } from '../messages.js';
-import { answerFromStorage, guildCommand, hasManageServer, localized, numberFormat, replyEphemeral } from './common.js';
-import { MAX_TEXT_CHARS, voiceChoices } from './narrate.js';
+import { answerFromStorage, guildCommand, voiceChoices, hasManageServer, localized, numberFormat, replyEphemeral } from './common.js';
+import { MAX_TEXT_CHARS } from './admission.js';
 import type { Command, CommandContext } from './types.js';
 
 /** Largest daily character budget the option accepts (far above any real budget; keeps the value an int32). */

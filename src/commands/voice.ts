@@ -6,12 +6,11 @@
  * Anyone may use it, for themselves only. It reads and writes the Storage and nothing else; /narrate applies the
  * preferences. Answers are ephemeral.
  */
-import type { AutocompleteInteraction, ChatInputCommandInteraction } from 'discord.js';
+import type { ChatInputCommandInteraction } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
 import { NarratorError } from '../services/errors.js';
 import { langOf, texts } from '../messages.js';
-import { answerFromStorage, guildCommand, localized, numberFormat, replyEphemeral } from './common.js';
-import { voiceChoices } from './narrate.js';
+import { answerFromStorage, autocompleteVoice, guildCommand, localized, numberFormat, replyEphemeral } from './common.js';
 import type { Command, CommandContext } from './types.js';
 
 export const voice: Command = {
@@ -76,12 +75,5 @@ export const voice: Command = {
     });
   },
 
-  async autocomplete(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void> {
-    const focused = interaction.options.getFocused(true);
-    if (focused.name !== 'voice') {
-      await interaction.respond([]);
-      return;
-    }
-    await interaction.respond(voiceChoices(ctx.config.voices, ctx.config.defaultVoice, String(focused.value)));
-  },
+  autocomplete: autocompleteVoice,
 };
