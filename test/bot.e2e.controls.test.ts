@@ -112,15 +112,23 @@ describe('e2e: player controls', () => {
       await fake.waitForFrames(world.guild.id, 25, 20_000);
       assert.ok(jobsFor(STOPPED).length < STOPPED.length, 'some chunks are not submitted yet');
 
+      // The jobs on the worker when ⏹ is pressed (deadline-first scheduling may hold the later chunks back while the
+      // other guilds' more urgent chunks run, so there may be none).
+      const inFlight = jobsFor(STOPPED).filter((j) => j.status === 'IN_QUEUE' || j.status === 'IN_PROGRESS');
       const pressedAt = performance.now();
       await press(world, 'alice', inv, buttons.stop).deferredUpdate();
       const last = await inv.waitForEdit((e) => contentOf(e).startsWith('⏹️'), 5_000);
+      const stoppedAt = performance.now();
       assert.match(contentOf(last), new RegExp(`^⏹️ Stopped by <@${world.users['alice']}>\\.`));
       assert.deepEqual(customIds(last), [], 'the final edit has no buttons');
       assert.ok(inv.edits.slice(0, -1).every((e) => customIds(e).length === 4), 'every progress edit kept them');
       assert.deepEqual(inv.original()?.components ?? [], [], 'nor has the message');
       await noJobLeft(STOPPED);
-      assert.ok(jobsFor(STOPPED).some((j) => j.status === 'CANCELLED'), 'running jobs were cancelled on the worker');
+      for (const j of inFlight) {
+        // Cancelled on the worker, unless it had already finished by the time the narration was stopped.
+        assert.ok(j.status === 'CANCELLED' || (j.status === 'COMPLETED' && j.finishedAt! < stoppedAt), `job "${String(j.input['text'])}" ${j.status}`);
+      }
+      assert.deepEqual(jobsFor(STOPPED).filter((j) => j.submittedAt > stoppedAt), [], 'nothing submitted after ⏹');
       await sleep(1_500);
       assert.equal(packetsAfter(world.guild.id, pressedAt + 1_000).length, 0, 'no voice packet 1 s after ⏹');
     });
