@@ -15,7 +15,7 @@ import { NarratorBot, describe } from './bot.js';
 import { loadConfigOrExit } from './services/config.js';
 import { createEngine } from './services/engine.js';
 import { isNarratorError } from './services/errors.js';
-import { createLogger } from './services/log.js';
+import { createLogger, scrub } from './services/log.js';
 import { openStorage } from './services/storage/index.js';
 import type { Storage } from './services/storage/types.js';
 
@@ -115,8 +115,9 @@ async function main(): Promise<void> {
   } catch (err) {
     if (isInvalidToken(err)) invalidToken();
     logger.fatal({ err: describe(err) }, 'could not connect to Discord');
+    // Straight to the terminal, past the logger: scrubbed the same way (a proxy URL may carry credentials).
     process.stderr.write(
-      `Could not connect to Discord at ${config.discord.apiBaseUrl}: ${err instanceof Error ? err.message : String(err)}\n` +
+      scrub(`Could not connect to Discord at ${config.discord.apiBaseUrl}: ${err instanceof Error ? err.message : String(err)}\n`) +
         'Check the network, or DISCORD_API_BASE_URL if you set it.\n',
     );
     await engine.close().catch(() => undefined);
