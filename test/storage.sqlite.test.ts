@@ -72,6 +72,11 @@ describe('sqlite specifics', () => {
     }
   });
 
+  test('a folder that cannot be created, even for root (under /proc), is a config error, not a hang', { timeout: 20_000 }, async () => {
+    // Node's recursive mkdir never returns there: the bot would hang at start instead of exiting 2.
+    await assert.rejects(openStorage('sqlite:/proc/narrator-test/deeper/narrator.db'), isConfig(/cannot write to the folder \/proc\/narrator-test/));
+  });
+
   test('a file that is not a database is a one-line config error', async () => {
     const file = path.join(root, 'garbage.db');
     writeFileSync(file, 'this is not sqlite '.repeat(100));

@@ -9,7 +9,7 @@
  * never quotes a password, so the process stops with a reason instead of crash-looping.
  */
 import { createHash } from 'node:crypto';
-import { accessSync, closeSync, constants, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -102,7 +102,7 @@ async function openSqlite(file: string, opts: OpenStorageOptions): Promise<Stora
 function prepareFolder(file: string): void {
   const dir = path.dirname(file);
   try {
-    mkdirSync(dir, { recursive: true });
+    makeFolder(dir);
     accessSync(dir, constants.W_OK);
     const probe = path.join(dir, `.narrator-write-test-${process.pid}`);
     closeSync(openSync(probe, 'w'));
@@ -110,6 +110,23 @@ function prepareFolder(file: string): void {
   } catch (err) {
     throw configError(`DATABASE_URL: cannot write to the folder ${dir} (${reason(err)})`, err);
   }
+}
+
+/**
+ * `mkdir -p`, one level at a time. Not `mkdirSync(…, { recursive: true })`: on some special file systems (a path
+ * under /proc, seen here) Node's recursive mkdir never returns, and the bot would hang at start instead of saying
+ * the folder is unusable.
+ */
+function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    const parent = path.dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const level of missing) mkdirSync(level);
 }
 
 function fileIdentity(file: string): string {
