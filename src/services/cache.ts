@@ -106,6 +106,12 @@ export class AudioCache {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #flights = new SingleFlight<{ bytes: Uint8Array; hit: boolean }>();
+  /**
+   * Fresh audio on its way to disk, served from memory meanwhile: the listener gets a new chunk without waiting for
+   * the write, and an identical request arriving before the write is done is still a hit (never a second GPU job).
+   */
+  readonly #pendingWrites = new Map<string, Uint8Array>();
+  readonly #writes = new Set<Promise<void>>();
   /** Look-ups by getOrCreate since start (for /status's hit rate). */
   #hits = 0;
   #misses = 0;
@@ -185,6 +191,7 @@ export class AudioCache {
   async has(key: string): Promise<boolean> {
     assertKey(key);
     if (!this.enabled) return false;
+    if (this.#pendingWrites.has(key)) return true;
     try {
       const info = await stat(this.#pathOf(key));
       return info.isFile() && info.size > HEADER_BYTES;
@@ -197,6 +204,8 @@ export class AudioCache {
   async get(key: string): Promise<Uint8Array | undefined> {
     assertKey(key);
     if (!this.enabled) return undefined;
+    const pending = this.#pendingWrites.get(key);
+    if (pending) return pending;
     await this.#init();
     const file = this.#pathOf(key);
     let data: Buffer;
@@ -220,8 +229,8 @@ export class AudioCache {
     }
     const now = Date.now();
     this.#track(key, data.length, now);
-    // Best effort: the bytes are already in hand; a vanished file only means the recency is lost.
-    await utimes(file, now / 1000, now / 1000).catch((err: unknown) => this.#log.debug({ file, err }, 'audio cache: could not touch entry'));
+    // Best effort, off the listener's path: the bytes are in hand; a vanished file only means the recency is lost.
+    void utimes(file, now / 1000, now / 1000).catch((err: unknown) => this.#log.debug({ file, err }, 'audio cache: could not touch entry'));
     return payload;
   }
 
@@ -266,6 +275,7 @@ export class AudioCache {
 
   /** Resolves once the size-cap maintenance started by earlier writes has finished (tests, orderly exits). */
   async settled(): Promise<void> {
+    while (this.#writes.size > 0) await Promise.all([...this.#writes]);
     while (this.#maintaining) await this.#maintaining;
   }
 
@@ -282,11 +292,13 @@ export class AudioCache {
   async delete(key: string): Promise<void> {
     assertKey(key);
     if (!this.enabled) return;
+    if (this.#pendingWrites.delete(key)) await Promise.all([...this.#writes]); // let it land, then remove it
     await this.#remove(key, this.#pathOf(key));
   }
 
   /**
-   * The cached audio for `key`, or else the result of `produce`, stored before it is returned. Identical concurrent
+   * The cached audio for `key`, or else the result of `produce`, returned at once and written to disk in the
+   * background (served from memory until then; `settled()` waits for the writes). Identical concurrent
    * calls share one lookup and one producer run; see SingleFlight for how aborting waiters are handled. A producer
    * failure rejects every current waiter and is not cached. Audio produced after every waiter left is not stored.
    * A cache that cannot be read is a miss (with a warning), not a failure.
@@ -313,12 +325,21 @@ export class AudioCache {
         this.#misses++;
         throwIfAborted(signal);
         const bytes = await produce(signal);
-        if (!signal.aborted) await this.#storeQuietly(key, bytes);
+        if (!signal.aborted) this.#storeInBackground(key, bytes);
         return { bytes, hit: false };
       },
       opts,
     );
     return { bytes: value.bytes, hit: value.hit, shared };
+  }
+
+  #storeInBackground(key: string, bytes: Uint8Array): void {
+    this.#pendingWrites.set(key, bytes);
+    const write: Promise<void> = this.#storeQuietly(key, bytes).finally(() => {
+      if (this.#pendingWrites.get(key) === bytes) this.#pendingWrites.delete(key);
+      this.#writes.delete(write);
+    });
+    this.#writes.add(write);
   }
 
   async #storeQuietly(key: string, bytes: Uint8Array): Promise<void> {

@@ -233,7 +233,10 @@ export class FairScheduler {
 
   #runTicket(ticket: Ticket, task: SchedulerTask<unknown>, signal: AbortSignal | undefined): Promise<unknown> {
     if (ticket.state !== 'pending') {
-      // The place was dropped (its reservation signal aborted) or already used: queue again at the back.
+      // The place was dropped because its reservation was cancelled (the narration stopped): nothing may start for
+      // it, whatever signal this call brings (a shared cache look-up's may not have aborted yet).
+      if (ticket.signal?.aborted) return Promise.reject(abortError(ticket.signal));
+      // Already used (a second job for the same place, e.g. after a cached entry failed to decode): queue again.
       return this.#enqueueReady(ticket.requester, ticket.offset, task, signal);
     }
     if (signal?.aborted) {
