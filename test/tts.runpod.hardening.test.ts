@@ -15,8 +15,7 @@ import { createLogger } from '../src/services/log.js';
 import { RunPodBackend, type RunPodOptions } from '../src/services/tts/runpod.js';
 import { isListedHost, isPublicAddress, parseHostList, workerRequest } from '../src/services/tts/workerUrl.js';
 import { decodeWavMono } from '../src/services/audio/wav.js';
-import { readBody, sendJson, startHttpServer, type StartedServer } from './support/httpServer.js';
-import { fakeSynthesize } from './support/fakeVoice.js';
+import { startHttpServer, type StartedServer } from './support/httpServer.js';
 import { startRunPodEmulator, type RunPodEmulator, type RunPodEmulatorOptions, type RunPodJobRecord } from './support/runpodEmulator.js';
 
 const TEXT = 'Xin chào, đây là một thử nghiệm của hệ thống đọc truyện.';
@@ -322,44 +321,4 @@ test('a hostname is judged by every address it resolves to, inside the request\'
   }
   assert.deepEqual(lookups, ['rebind.example', 'mixed.example'], 'resolved once each, by the request itself');
   assert.deepEqual(inside.hits, []);
-});
-
-test('submissions reach RunPod in the order the scheduler started them: one /run in flight at a time', async () => {
-  // RunPod serves its queue first come, first served: the order /run requests arrive in is the order workers take
-  // chunks in. Requests sent at once race on separate connections, so the backend sends them one after another.
-  const arrived: string[] = [];
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const texts = new Map<string, string>();
-  const server = await startHttpServer(async (req, res) => {
-    const url = req.url ?? '';
-    if (req.method === 'POST' && url.endsWith('/run')) {
-      const body = JSON.parse(String(await readBody(req, 1 << 20))) as { input: { text: string } };
-      inFlight++;
-      maxInFlight = Math.max(maxInFlight, inFlight);
-      arrived.push(body.input.text);
-      const id = `job-${arrived.length}`;
-      texts.set(id, body.input.text);
-      // Answers in a random order, as a busy API does.
-      setTimeout(() => {
-        inFlight--;
-        sendJson(res, 200, { id, status: 'IN_QUEUE' });
-      }, 5 + Math.floor(Math.random() * 40));
-      return;
-    }
-    const status = /\/status(?:-sync)?\/([^/?]+)/.exec(url);
-    if (status) {
-      const text = texts.get(status[1]!)!;
-      sendJson(res, 200, { id: status[1], status: 'COMPLETED', executionTime: 10, output: { audio_base64: Buffer.from(fakeSynthesize(text, 1)).toString('base64') } });
-      return;
-    }
-    sendJson(res, 404, { error: 'not found' });
-  });
-  extraServers.push(server);
-  const rp = new RunPodBackend({ apiKey: 'k', endpointId: 'e', baseUrl: server.origin, refNameTemplate: '{voice}', executionTimeoutMs: 10_000 });
-  const want = Array.from({ length: 8 }, (_, i) => `Câu số ${i + 1} của bài đọc.`);
-  const signal = new AbortController().signal;
-  await Promise.all(want.map((text) => rp.synthesize({ text, voice: 'narrator', speed: 1 }, { signal })));
-  assert.deepEqual(arrived, want, 'RunPod received the chunks in the order they were started');
-  assert.equal(maxInFlight, 1, 'never two /run requests in flight at once');
 });

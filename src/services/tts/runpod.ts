@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from 'pino';
 import { VOICE_NAME } from '../config.js';
-import { NarratorError, abortError, isNarratorError, throwIfAborted } from '../errors.js';
+import { NarratorError, abortError, isNarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import type { BackendEvent, SynthesisRequest, SynthesisResult, SynthesizeOptions, TtsBackend } from './backend.js';
 import { backoffMs, httpRequest, parseBody, sleep, type HttpResponse } from './http.js';
@@ -69,9 +69,6 @@ export interface RunPodOptions {
   readonly confirmationWaitWarnMs?: number;
   readonly logger?: Logger;
 }
-
-/** Longest a /run waits for the one before it to be answered (see inSubmissionOrder). */
-const SUBMISSION_ORDER_WAIT_MS = 1_000;
 
 const STATES = ['IN_QUEUE', 'IN_PROGRESS', 'COMPLETED', 'FAILED', 'CANCELLED', 'TIMED_OUT'] as const;
 const runAnswer = z.object({ id: z.string().min(1), status: z.string().optional() });
@@ -132,8 +129,6 @@ export class RunPodBackend implements TtsBackend {
   private readonly urlPolicy: WorkerUrlPolicy;
   /** Whether `/status-sync` exists: learnt from the first answer, shared by all jobs. */
   private statusSync: boolean | undefined;
-  /** Settles when the latest /run request has been answered (see inSubmissionOrder). */
-  private lastSubmission: Promise<void> = Promise.resolve();
   /** Cancels still being retried; `drain()` awaits them. */
   private readonly cancels = new Set<Promise<boolean>>();
   /** Stops background cancel retries at `close()` (their jobs then end at their ttl). */
@@ -218,13 +213,11 @@ export class RunPodBackend implements TtsBackend {
     const policy = { executionTimeout, ttl, ...(options.lowPriority ? { lowPriority: true } : {}) };
     // The submission itself is never aborted mid-flight: a /run whose answer we dropped would leave a job we
     // cannot cancel. We let it answer, then cancel the job if the caller gave up meanwhile.
-    const res = await this.inSubmissionOrder(options.signal, () =>
-      this.call('POST', '/run', {
-        body: { input: { text: request.text, ref_name: refName, speed: request.speed, job_id: randomUUID() }, policy },
-        retrySignal: options.signal,
-        what: 'the job submission',
-      }),
-    );
+    const res = await this.call('POST', '/run', {
+      body: { input: { text: request.text, ref_name: refName, speed: request.speed, job_id: randomUUID() }, policy },
+      retrySignal: options.signal,
+      what: 'the job submission',
+    });
     if (res.status === 404) {
       throw new NarratorError('config', 'endpoint_not_found', 'RunPod does not know this endpoint (HTTP 404). Check RUNPOD_ENDPOINT_ID.');
     }
@@ -257,29 +250,6 @@ export class RunPodBackend implements TtsBackend {
   }
 
   /** Bills a job seen in a final state: its executionTime (ms), clamped to what its policy allows. */
-  /**
-   * Sends /run requests one after another, in the order the scheduler started them. Two requests sent at once race
-   * on separate connections and may reach RunPod swapped; RunPod serves its queue first-come-first-served, so the
-   * order it receives is the order workers take chunks in — it must be the listener's order. A submission waits for
-   * the one before it to be answered (a few ms), but never longer than SUBMISSION_ORDER_WAIT_MS: a slow answer must
-   * not hold everyone back.
-   */
-  private async inSubmissionOrder<T>(signal: AbortSignal, submit: () => Promise<T>): Promise<T> {
-    const before = this.lastSubmission;
-    let done!: () => void;
-    const mine = new Promise<void>((resolve) => (done = resolve));
-    this.lastSubmission = mine;
-    try {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([before, new Promise<void>((resolve) => (timer = setTimeout(resolve, SUBMISSION_ORDER_WAIT_MS)))]);
-      clearTimeout(timer);
-      throwIfAborted(signal);
-      return await submit();
-    } finally {
-      done();
-    }
-  }
-
   private billJob(job: Job, id: string, bill: (jobId: string, ms: number) => void): void {
     const ms = job.executionTime;
     if (ms === undefined || !Number.isFinite(ms) || ms <= 0) return;
