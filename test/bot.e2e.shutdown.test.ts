@@ -54,7 +54,7 @@ describe('shutdown with RunPod jobs in flight', () => {
     await second.deferred();
     await second.waitForEdit((e) => String(e.payload.content).startsWith('⏳ Queued'), 10_000);
     await pollUntil(() => (runpod.activeJobs().filter((j) => j.status === 'IN_PROGRESS').length >= 2 ? true : undefined), 10_000, 'two jobs running');
-    // Submissions go out one after another (RunPod's queue order is the listener's), so the third may trail a little.
+    // The third chunk's /run may still be on its way when the first two are running.
     await pollUntil(() => (runpod.jobs.length >= 3 ? true : undefined), 10_000, 'the third chunk submitted');
     await fake.waitForVoiceReady(guild.id);
     assert.equal(runpod.jobs.length, 3, 'the first narration’s three chunks; the queued one costs nothing yet');
