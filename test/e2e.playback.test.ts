@@ -185,9 +185,20 @@ describe('e2e: playback — a queue of users, skip, stop, and voice connection d
       assert.match(contentOf(await inv.waitForEdit((e) => e.files.length > 0, 20_000)), /^✅ Narrated/);
       assert.equal(fake.botVoiceChannel(world.guild.id), stage.id);
       assert.equal(fake.frames(world.guild.id).at(-1)?.channelId, stage.id, 'the end was played in the new channel');
-      // Across the move a few frames can be lost or re-timed (as on Discord), which shifts the second half against
-      // the first: one global lag then fits less well (r 0.76–0.99 over 10 runs). The length check stays strict.
-      await assertHeardWhole(heardIn(world.guild.id), MOVED, 0.7);
+      // The bot plays on from where it was: everything it sent, in order, is the whole narration. Frames it sent to
+      // the old channel between the move and noticing it (its voice socket closing) are dropped, as Discord drops
+      // them: on a loaded machine that window grew to 0.5 s (CI saw "heard 3.62 s of 4.11 s"), a matter of the
+      // bot's event-loop lag, not of what it played. So the whole is checked on what was sent, and the dropped part
+      // must be only that in-flight moment, all of it before the first frame in the new channel.
+      const sent = fake.frames(world.guild.id, { includeInaudible: true });
+      const dropped = sent.filter((f) => !f.audible);
+      assert.ok(dropped.length <= 50, `${dropped.length} frames (20 ms each) sent into the old channel after the move`);
+      const firstInStage = sent.findIndex((f) => f.channelId === stage.id);
+      assert.ok(dropped.every((f) => sent.indexOf(f) < firstInStage), 'nothing dropped after the bot reached the new channel');
+      const all = { sampleRate: 48_000, samples: toMono(fake.receivedAudio(world.guild.id, { includeInaudible: true })) };
+      // Across the move a few frames can be re-timed (as on Discord), which shifts the second half against the
+      // first: one global lag then fits less well (r 0.76–0.99 over 10 runs). The length check stays strict.
+      await assertHeardWhole(all, MOVED, 0.7);
     });
 
     test('kicked (4014, no new server): after 5 s the user is told, the jobs are cancelled, the bot stays out', async () => {

@@ -170,7 +170,8 @@ describe('Flask emulator: POST /tts', () => {
   });
 
   test('202, then pending → init → loading_model → generating_audio → Batch i/n → saving_audio → completed; the WAV downloads', async (t) => {
-    const emu = await emulator(t, { jobTimeMs: () => 800, batches: () => 3 });
+    // lockstep: each state waits for the poller, so all nine are seen even on a loaded machine.
+    const emu = await emulator(t, { jobTimeMs: () => 800, batches: () => 3, lockstep: true });
     const accepted = await submit(emu, job(TEXT, { job_id: 'chunk-1' }));
     assert.equal(accepted.job_id, 'chunk-1');
     assert.equal(accepted.sample_used, 'narrator');
@@ -248,10 +249,15 @@ describe('Flask emulator: POST /tts', () => {
   });
 
   test('a kill during saving_audio comes too late: the job completes', async (t) => {
-    const emu = await emulator(t, { jobTimeMs: () => 1200, batches: () => 1 }); // saving lasts 60 ms
+    // The job waits in saving_audio until the kill has been answered: the phase is 4 % of a job, which a poller on
+    // a loaded machine could miss entirely.
+    let killed!: () => void;
+    const killAnswered = new Promise<void>((resolve) => (killed = resolve));
+    const emu = await emulator(t, { jobTimeMs: () => 1200, batches: () => 1, holdSaving: () => killAnswered });
     const { job_id: id } = await submit(emu, job());
     await watch(emu, id, (p) => p.status === 'saving_audio');
     assert.equal((await call(emu, 'POST', `/tts/kill/${id}`)).status, 200);
+    killed();
     await emu.waitIdle(2000);
     assert.equal((await progress(emu, id)).status, 'completed');
     assert.equal(emu.jobs[0]?.outcome, 'completed');

@@ -158,6 +158,16 @@ export interface FlaskEmulatorOptions {
   readonly fault?: (ctx: FlaskFaultContext) => FlaskFault | undefined;
   /** Answer request n (1-based) of `route` with this bare status instead (e.g. a proxy's 502). */
   readonly httpFault?: (route: FlaskRoute, n: number) => number | undefined;
+  /**
+   * Awaited by the worker thread right after it enters `saving_audio`: a test holds a job in that short phase
+   * (a kill then arrives there for sure, however slow the machine) instead of racing a poller against 4 % of a job.
+   */
+  readonly holdSaving?: (jobId: string) => Promise<void>;
+  /**
+   * Each state of a running job stays until a GET /tts/progress has reported it: a poller sees every phase, in
+   * order, however loaded the machine (the phases are a few % of a job each). For tests of the progress sequence.
+   */
+  readonly lockstep?: boolean;
 }
 
 export type FlaskJobOutcome = 'running' | 'completed' | 'failed' | 'cancelled';
@@ -244,6 +254,14 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
 
   const writeProgress = (jobId: string, value: number, status: string, extra: string | null = null, more: Partial<ProgressRecord> = {}): void => {
     progress.set(jobId, { progress: value, status, extra, timestamp: Date.now() / 1000, ...more });
+    reported.delete(jobId);
+  };
+  /** `lockstep`: job ids whose current state a GET has reported, and the worker waiting for that. */
+  const reported = new Set<string>();
+  const awaitingReport = new Map<string, () => void>();
+  const shown = async (jobId: string): Promise<void> => {
+    if (!opts.lockstep || reported.has(jobId)) return;
+    await new Promise<void>((resolve) => awaitingReport.set(jobId, resolve));
   };
 
   const reply = (res: ServerResponse, status: number, body: unknown): void => {
@@ -281,12 +299,15 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
     try {
       await timers.sleep(step);
       checkpoint('Job cancelled before start');
+      await shown(job.id);
       writeProgress(job.id, 5, 'init');
       await timers.sleep(step);
+      await shown(job.id);
       writeProgress(job.id, 10, 'loading_model');
       checkpoint('Job cancelled');
       await timers.sleep(step + (modelLoaded ? 0 : (opts.coldStartMs ?? 0)));
       modelLoaded = true;
+      await shown(job.id);
       writeProgress(job.id, 15, 'generating_audio');
       await timers.sleep(step);
       if (job.fault?.kind === 'hang') {
@@ -298,6 +319,7 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
       for (let i = 1; i <= job.batches; i++) {
         // The progress callback runs as each batch begins; it is also the kill checkpoint.
         checkpoint(`Job ${job.id} was cancelled`);
+        await shown(job.id);
         writeProgress(job.id, Math.trunc(10 + (i / job.batches) * 75), 'generating', `Batch ${i}/${job.batches}`, {
           batch_current: i,
           batch_total: job.batches,
@@ -307,10 +329,13 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
           throw new Error(job.fault.message ?? 'CUDA out of memory. Tried to allocate 2.00 GiB');
         }
       }
+      await shown(job.id);
       writeProgress(job.id, 90, 'saving_audio');
+      await opts.holdSaving?.(job.id);
       await timers.sleep(step);
       files.set(job.filename, { bytes: synth(job.text, job.speed), job });
       const elapsed = (performance.now() - job.submittedAt) / 1000;
+      await shown(job.id);
       writeProgress(job.id, 100, 'completed', `Completed in ${elapsed.toFixed(2)}s`, { filename: job.filename });
       release(job, 'completed');
     } catch (err) {
@@ -460,7 +485,13 @@ export async function startFlaskEmulator(opts: FlaskEmulatorOptions = {}): Promi
       case 'tts':
         return postTts(req, res);
       case 'progress':
-        return reply(res, 200, progress.get(param) ?? { progress: 0, status: 'pending' });
+        reply(res, 200, progress.get(param) ?? { progress: 0, status: 'pending' });
+        if (progress.has(param)) {
+          reported.add(param);
+          awaitingReport.get(param)?.();
+          awaitingReport.delete(param);
+        }
+        return;
       case 'progress-delete': {
         progress.delete(param);
         for (const job of jobs) if (job.id === param) job.progressDeleted = true;
