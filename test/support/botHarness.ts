@@ -53,6 +53,8 @@ const CONFIG_VARS = [
   'MAX_QUEUE_PER_GUILD',
   'DATABASE_URL',
   'GPU_PRICE_PER_SECOND',
+  'MAX_FILE_BYTES',
+  'MAX_FILE_CHARS',
 ] as const;
 
 /** The index.ts hard limit on shutdown; a clean stop must beat it. */
