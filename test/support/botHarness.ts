@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../../src/commands/index.js';
+import { commandDefinitions as allCommandDefinitions } from '../../src/commands/index.js';
 import type { FakeChannel, FakeDiscord, FakeGuild, Invocation } from './fakeDiscord/index.js';
 import type { RunPodEmulator } from './runpodEmulator.js';
 
@@ -62,7 +62,7 @@ export const SHUTDOWN_LIMIT_MS = 10_000;
 
 /** The bot's commands as registered with Discord (pass to `FakeDiscord.start({ commands })`). */
 export function commandDefinitions(): unknown[] {
-  return commands.map((c) => c.data.toJSON());
+  return allCommandDefinitions();
 }
 
 export interface StartBotOptions {
