@@ -8,13 +8,19 @@
  *   heard, in order, and the first audio plays before the last chunk is synthesized; the reply names the file.
  * - A 2 MiB file and a PNG renamed `.txt`: refused privately, naming the problem; no job on the emulator, no voice
  *   connection, an empty queue (and the 2 MiB file was never downloaded).
+ * - A file narration of 7000 characters (over a typed text's 6000) is kept in the persisted queue at SIGTERM and
+ *   continued after the restart (the stored entry holds the file's text; the restart applies the file default).
  * Ends with no job left on the emulator, no voice connection and a clean shutdown.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FakeDiscord, toMono } from './support/fakeDiscord/index.js';
-import { commandDefinitions, contentOf, createVoiceGuild, startBot, type BotProcess, type VoiceGuild } from './support/botHarness.js';
+import { commandDefinitions, contentOf, createVoiceGuild, pollUntil, startBot, type BotProcess, type VoiceGuild } from './support/botHarness.js';
 import { fakePitchHz, fakeSynthesize } from './support/fakeVoice.js';
+import { openStorage } from '../src/services/storage/index.js';
 import { prepareText } from '../src/services/text/index.js';
 import { envelopeMatch, expectedNarration, heardSequence, seconds } from './support/narrationAudio.js';
 import { startRunPodEmulator, type RunPodEmulator, type RunPodJobRecord } from './support/runpodEmulator.js';
@@ -235,5 +241,60 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
     const both = fake.invokeCommand({ user, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { text: 'Xin chào', file: png.id } });
     assert.match(contentOf(await both.replied()), /^Give either `text` or `file`, not both\./);
     assert.equal(runpod.jobs.length, jobsBefore);
+  });
+});
+
+describe('e2e: a file narration longer than a typed text survives a restart', () => {
+  let fake: FakeDiscord;
+  let runpod: RunPodEmulator;
+  let bot: BotProcess | undefined;
+  let dbDir: string;
+  let env: Record<string, string>;
+
+  before(async () => {
+    runpod = await startRunPodEmulator({ workers: 4, synth: fastVoice, jobTimeMs: () => 150 });
+    fake = await FakeDiscord.start({ commands: commandDefinitions() });
+    dbDir = await mkdtemp(join(tmpdir(), 'narrator-db-'));
+    env = { DATABASE_URL: `sqlite:${join(dbDir, 'narrator.db')}`, TTS_VOICES: VOICES.join(','), CACHE_MAX_MB: '0' };
+  });
+
+  after(async () => {
+    await bot?.dispose();
+    await fake?.close();
+    await runpod?.close();
+    await rm(dbDir, { recursive: true, force: true });
+  });
+
+  test('7000 characters from a file (over the 6000 of a typed text): kept at SIGTERM, continued and finished after the restart', async () => {
+    const world = createVoiceGuild(fake, 'Khởi động lại', ['gina']);
+    bot = await startBot({ fake, runpod, env });
+    const text = story(7000, 0);
+    const file = fake.uploadAttachment({ filename: 'chuong-dai.txt', bytes: Buffer.from(text, 'utf8') });
+    const inv = fake.invokeCommand({ user: world.users['gina']!, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { file: file.id } });
+    await inv.deferred();
+    await pollUntil(() => (fake.receivedAudio(world.guild.id).length / 2 / 48_000 > 3 ? true : undefined), 60_000, 'three seconds heard');
+    await bot.stopCleanly();
+    assert.match(contentOf(inv.edits.at(-1)!), /^⏸️ The bot is restarting: this narration will continue/);
+    const storage = await openStorage(env.DATABASE_URL!);
+    const kept = await storage.pendingQueue();
+    await storage.close();
+    assert.equal(kept.length, 1);
+    assert.equal(kept[0]!.text, text, 'the file’s text is stored whole: the attachment URL would have expired');
+
+    bot = await startBot({ fake, runpod, env });
+    await inv.waitForEdit((e) => contentOf(e).startsWith('🔁 Resumed after a restart.'), 30_000);
+    const done = await inv.waitForEdit((e) => e.files.length > 0, 120_000);
+    assert.match(contentOf(done), /^✅ Narrated/);
+    assert.equal(fake.attachmentDownloads(file.id).requests, 1, 'the file was downloaded once, before the restart');
+    await bot.stopCleanly();
+    bot = undefined;
+    const after = await openStorage(env.DATABASE_URL!);
+    try {
+      assert.deepEqual(await after.pendingQueue(), [], 'nothing left in the persisted queue');
+    } finally {
+      await after.close();
+    }
+    assert.deepEqual(runpod.activeJobs(), []);
+    assert.deepEqual(fake.problems, []);
   });
 });
