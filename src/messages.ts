@@ -94,7 +94,6 @@ type TooLong = Pick<TextTooLongError, 'chars' | 'max' | 'expanded'>;
 const en = {
   // --- command names and descriptions (Discord shows these in the command picker) ---
   cmdNarrateDescription: 'Read a text aloud in your voice channel',
-  optTextDescription: 'The text to read (up to 6000 characters)',
   optVoiceDescription: 'Which voice reads it',
   optSpeedDescription: 'Speaking speed, 0.5 (slow) to 2.0 (fast)',
   cmdStopDescription: 'Stop the narration and clear the queue',
@@ -391,7 +390,6 @@ export type Texts = typeof en;
 
 const vi: Texts = {
   cmdNarrateDescription: 'Đọc to một đoạn văn trong kênh thoại của bạn',
-  optTextDescription: 'Văn bản cần đọc (tối đa 6000 ký tự)',
   optVoiceDescription: 'Giọng đọc',
   optSpeedDescription: 'Tốc độ đọc, từ 0.5 (chậm) đến 2.0 (nhanh)',
   cmdStopDescription: 'Dừng đọc và xoá hàng đợi',
