@@ -384,6 +384,7 @@ const en = {
   fileQuote: (p: { name: string }) => `📄 ${p.name}`,
   messageLink: (p: { url: string }) => `💬 ${p.url}`,
   messageNothingToRead: () => 'That message has nothing I can read aloud: no text, and no .txt or .md attachment.',
+  messageNotInVoice: () => 'Join a voice channel first, then use **Apps → Narrate** on the message again.',
 };
 
 export type Texts = typeof en;
@@ -656,6 +657,7 @@ const vi: Texts = {
   fileQuote: (p) => `📄 ${p.name}`,
   messageLink: (p) => `💬 ${p.url}`,
   messageNothingToRead: () => 'Tin nhắn đó không có gì để đọc: không có chữ, cũng không có tệp .txt hay .md đính kèm.',
+  messageNotInVoice: () => 'Hãy vào một kênh thoại trước, rồi dùng lại **Ứng dụng → Đọc to** trên tin nhắn.',
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */

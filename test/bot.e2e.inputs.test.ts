@@ -163,8 +163,8 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
     assert.equal(fake.botVoiceChannel(world.guild.id), world.voice.id);
   });
 
-  test('"Narrate" on a message with a mention: the mention is read as the member’s name; a message with nothing to read is refused', async () => {
-    const world = createVoiceGuild(fake, 'Nhắc tên', ['carol', 'dave']);
+  test('"Narrate" on a message with a mention: the mention is read as the member’s name; nothing to read, or no voice channel: refused', async () => {
+    const world = createVoiceGuild(fake, 'Nhắc tên', ['carol', 'dave'], ['carol']);
     const posted = fake.postUserMessage({ user: world.users['dave']!, channel: world.text.id, content: `Chào <@${world.users['carol']!}>, hẹn gặp lại nhé.` });
     const since = performance.now();
     const inv = fake.invokeMessageCommand({ user: world.users['carol']!, message: posted.id, name: 'Narrate', locale: 'vi' });
@@ -183,6 +183,11 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
     assert.match(contentOf(reply), /^That message has nothing I can read aloud/);
     assert.equal(runpod.jobs.length, jobsBefore);
     assert.equal(fake.attachmentDownloads(png.id).requests, 0);
+
+    // dave is in no voice channel: told where the command is, not about /narrate's options.
+    const outside = fake.invokeMessageCommand({ user: world.users['dave']!, message: posted.id, name: 'Narrate' });
+    assert.match(contentOf(await outside.replied()), /^Join a voice channel first, then use \*\*Apps → Narrate\*\* on the message again\.$/);
+    assert.equal(runpod.jobs.length, jobsBefore);
   });
 
   for (const encoding of ['UTF-8', 'UTF-16 LE with BOM'] as const) {

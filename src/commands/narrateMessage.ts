@@ -48,7 +48,7 @@ export const narrateMessage: MessageCommand = {
         sourceLink: t.messageLink({ url: message.url }),
         mentionNames: (kind, id) => mentionedName(message, kind, id),
       },
-      { output: null },
+      { output: null, notInVoice: t.messageNotInVoice() },
     );
   },
 };

@@ -77,6 +77,8 @@ export interface NarrationOptions {
   readonly speed?: number;
   /** The `output` option as given (null: not given — the voice channel, and the refusal suggests the others). */
   readonly output: string | null;
+  /** What a caller in no voice channel is told, when the command has no `output` option to suggest. */
+  readonly notInVoice?: string;
 }
 
 /** Runs one narration from an interaction to its final reply (see the header for the order of things). */
@@ -98,7 +100,7 @@ export async function runNarration(interaction: NarrationInteraction, ctx: Comma
   if (access && !access.ok) {
     switch (access.problem) {
       case 'not_in_voice':
-        return refuse(outputChoice === null ? t.notInVoiceTryOutputs() : t.notInVoice());
+        return refuse(options.notInVoice ?? (outputChoice === null ? t.notInVoiceTryOutputs() : t.notInVoice()));
       case 'stage_channel':
         return refuse(t.stageNotSupported());
       case 'channel_full':
