@@ -3,7 +3,7 @@
  * new ways in.
  * - "Narrate" on a user's message (Apps → Narrate): its text is narrated — what a listener heard is the engine's
  *   narration of that text (same length, same envelope, chunks in order) — and the reply links to the message; a
- *   mention in it is read as the member's name.
+ *   mention in it is read as the member's name; a `.md` attachment is read after the content.
  * - `/narrate file:` with a 4000-character UTF-8 `.txt`, and the same text as UTF-16 LE with a BOM: every chunk
  *   heard, in order, and the first audio plays before the last chunk is synthesized; the reply names the file.
  * - A 2 MiB file and a PNG renamed `.txt`: refused privately, naming the problem; no job on the emulator, no voice
@@ -184,10 +184,24 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
     assert.equal(runpod.jobs.length, jobsBefore);
     assert.equal(fake.attachmentDownloads(png.id).requests, 0);
 
+    // Content, then the .md attachment's text after it (its markup not read).
+    const notes = fake.uploadAttachment({ filename: 'ghi-chu.md', bytes: Buffer.from('# Chương hai\n\n**Trời** tối dần trên cánh đồng.\n', 'utf8') });
+    const withFile = fake.postUserMessage({ user: world.users['dave']!, channel: world.text.id, content: 'Mở đầu câu chuyện.', attachments: [notes.id] });
+    const sinceFile = performance.now();
+    const withFileInv = fake.invokeMessageCommand({ user: world.users['carol']!, message: withFile.id, name: 'Narrate' });
+    const withFileDone = await finalEdit(withFileInv);
+    assert.match(contentOf(withFileDone), /```\nMở đầu câu chuyện\.\n📄 ghi-chu\.md\n```$/);
+    const read = jobsSince(sinceFile).map((j) => String(j.input['text'])).join(' ');
+    // (Jobs run in parallel, so their submission order is not the text's; the order is checked by ear above.)
+    for (const words of ['Mở đầu câu chuyện', 'Chương hai', 'Trời tối dần trên cánh đồng']) assert.ok(read.includes(words), `${words} in: ${read}`);
+    assert.doesNotMatch(read, /[#*]/, 'markdown markup is not read');
+    assert.equal(fake.attachmentDownloads(notes.id).completed, 1);
+
     // dave is in no voice channel: told where the command is, not about /narrate's options.
+    const jobsNow = runpod.jobs.length;
     const outside = fake.invokeMessageCommand({ user: world.users['dave']!, message: posted.id, name: 'Narrate' });
     assert.match(contentOf(await outside.replied()), /^Join a voice channel first, then use \*\*Apps → Narrate\*\* on the message again\.$/);
-    assert.equal(runpod.jobs.length, jobsBefore);
+    assert.equal(runpod.jobs.length, jobsNow);
   });
 
   for (const encoding of ['UTF-8', 'UTF-16 LE with BOM'] as const) {

@@ -315,7 +315,8 @@ function isExpiredToken(err: unknown): boolean {
 }
 
 /**
- * The ReplyTarget of a deferred command interaction (a slash command or a message context-menu command). Mentions in the echoed text never ping anyone.
+ * The ReplyTarget of a deferred command interaction (a slash command or a message context-menu command).
+ * Mentions in the echoed text never ping anyone.
  * `receivedAt` is when the bot received the interaction (Date.now() at the start of the handler): the token's
  * life is counted from there rather than from the id's timestamp, which is only as right as the two clocks.
  */
