@@ -228,7 +228,7 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
     });
   }
 
-  test('a 2 MiB file and a PNG renamed .txt: refused privately naming the problem; no job, no voice connection, an empty queue', async () => {
+  test('a 2 MiB file (declared, or lying) and a PNG renamed .txt: refused privately naming the problem; no job, no voice connection, an empty queue', async (t) => {
     const world = createVoiceGuild(fake, 'Từ chối', ['frank']);
     const user = world.users['frank']!;
     const jobsBefore = runpod.jobs.length;
@@ -246,6 +246,18 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
       assert.match(contentOf(reply), c.expect);
     }
     assert.equal(fake.attachmentDownloads(big.id).requests, 0, 'the 2 MiB file was refused from its declared size, never downloaded');
+
+    // The same 2 MiB claiming to be 1 KB, sent in 64 KiB pieces without a Content-Length: cut off past the limit.
+    const liar = fake.uploadAttachment({ filename: 'nho.txt', bytes: Buffer.alloc(2 * 1024 * 1024, 0x61), declaredSize: 1000, delivery: { chunkBytes: 64 * 1024, delayMs: 2, omitLength: true } });
+    const lied = fake.invokeCommand({ user, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { file: liar.id } });
+    assert.match(contentOf(await lied.replied()), /^This file is too large: I read files up to 1 MiB\./);
+    const taken = await fake.waitFor(() => {
+      const d = fake.attachmentDownloads(liar.id);
+      return d.requests === 1 && d.bytesSent > 0 ? d : undefined;
+    }, 10_000, 'the download to end');
+    assert.equal(taken.completed, 0, 'never read whole');
+    t.diagnostic(`a lying 2 MiB download was cut after ${Math.round(taken.bytesSent / 1024)} KiB had been sent (limit 1024 KiB)`);
+    assert.ok(taken.bytesSent < 1.5 * 1024 * 1024, `${taken.bytesSent} bytes sent before the bot hung up`);
     assert.equal(runpod.jobs.length, jobsBefore, 'no job submitted');
     assert.equal(fake.botVoiceChannel(world.guild.id), null, 'no voice connection');
     assert.ok(!fake.voiceRequests.some((r) => r.guildId === world.guild.id), 'no voice join asked');
