@@ -10,8 +10,8 @@
  * Exit codes: 0 done, 2 missing/invalid configuration, 1 Discord refused or could not be reached.
  */
 // discord.js re-exports @discordjs/rest and the API routes, so no extra dependency is needed.
-import { REST, Routes } from 'discord.js';
-import { commands } from '../src/commands/index.js';
+import { ApplicationCommandType, REST, Routes } from 'discord.js';
+import { commandDefinitions } from '../src/commands/index.js';
 import { loadConfigOrExit } from '../src/services/config.js';
 import { registerSecret, scrub } from '../src/services/log.js';
 
@@ -29,11 +29,12 @@ async function main(): Promise<void> {
   }
   registerSecret(token);
   const rest = new REST({ api: apiBaseUrl }).setToken(token);
-  const body = commands.map((c) => c.data.toJSON());
+  const body = commandDefinitions();
   const route = guildId ? Routes.applicationGuildCommands(clientId, guildId) : Routes.applicationCommands(clientId);
   try {
     const result = (await rest.put(route, { body })) as unknown[];
-    const names = body.map((c) => `/${c.name}`).join(' ');
+    // Slash commands as typed (/narrate); context-menu commands as their menu shows them ("Narrate" on a message).
+    const names = body.map((c) => (c.type === ApplicationCommandType.Message ? `"${c.name}" (message)` : `/${c.name}`)).join(' ');
     process.stdout.write(
       guildId
         ? `Registered ${result.length} commands in server ${guildId}: ${names}\n`

@@ -20,10 +20,12 @@ import {
   MessageFlags,
   type AutocompleteInteraction,
   type ChatInputCommandInteraction,
+  type CommandInteraction,
   type Interaction,
+  type MessageContextMenuCommandInteraction,
 } from 'discord.js';
 import type { Logger } from 'pino';
-import { commands as allCommands, type Command, type CommandContext } from './commands/index.js';
+import { commands as allCommands, messageCommands as allMessageCommands, type Command, type CommandContext, type MessageCommand } from './commands/index.js';
 import { handleButton } from './commands/buttons.js';
 import { SPEED_MAX, SPEED_MIN, type Config } from './services/config.js';
 import type { Engine } from './services/engine.js';
@@ -42,6 +44,8 @@ export interface BotDeps {
   readonly engine: Pick<Engine, 'orchestrator' | 'backend' | 'scheduler' | 'close'> & Partial<Pick<Engine, 'cache' | 'warmUp'>>;
   readonly logger: Logger;
   readonly commands?: readonly Command[];
+  /** Message context-menu commands (Apps → Narrate); default: the registry's. */
+  readonly messageCommands?: readonly MessageCommand[];
   /** Overrides for tests (shorter voice timeouts). */
   readonly playback?: PlaybackManager;
   /** Settings, ledger and persisted queue (src/services/storage); closed by `shutdown`. */
@@ -69,6 +73,8 @@ export class NarratorBot {
   readonly detached: DetachedNarrations;
   private readonly startedAt = performance.now();
   private readonly commands: ReadonlyMap<string, Command>;
+  /** Keyed apart from the slash commands: Discord names commands per type ("Narrate" on a message, /narrate). */
+  private readonly messageCommands: ReadonlyMap<string, MessageCommand>;
   private readonly context: CommandContext;
   private readonly background = new Set<Promise<unknown>>();
   /** Command handlers still running: shutdown waits for them so their replies are settled. */
@@ -91,6 +97,7 @@ export class NarratorBot {
       });
     this.detached = new DetachedNarrations(deps.config.discord.maxQueuePerGuild);
     this.commands = new Map((deps.commands ?? allCommands).map((c) => [c.data.name, c]));
+    this.messageCommands = new Map((deps.messageCommands ?? allMessageCommands).map((c) => [c.data.name, c]));
     this.context = {
       detached: this.detached,
       warmUp: deps.engine.warmUp,
@@ -174,19 +181,24 @@ export class NarratorBot {
   /** Routes one interaction to its command; never throws. */
   async handleInteraction(interaction: Interaction): Promise<void> {
     if (interaction.isAutocomplete()) return this.handleAutocomplete(interaction);
-    if (!interaction.isChatInputCommand()) {
-      // Player buttons on narration replies (⏮ ⏯ ⏭ ⏹): commands/buttons.ts, which never throws.
-      if (interaction.isButton()) return handleButton(interaction, this.context);
-      return;
-    }
-    const command = this.commands.get(interaction.commandName);
+    if (interaction.isChatInputCommand()) return this.runCommand(interaction, this.commands.get(interaction.commandName));
+    if (interaction.isMessageContextMenuCommand()) return this.runCommand(interaction, this.messageCommands.get(interaction.commandName));
+    // Player buttons on narration replies (⏮ ⏯ ⏭ ⏹): commands/buttons.ts, which never throws.
+    if (interaction.isButton()) return handleButton(interaction, this.context);
+  }
+
+  /** Runs a command's handler: "restarting" during shutdown, and every failure ends in a message to the user. */
+  private async runCommand<I extends ChatInputCommandInteraction | MessageContextMenuCommandInteraction>(
+    interaction: I,
+    command: { execute(interaction: I, ctx: CommandContext): Promise<void> } | undefined,
+  ): Promise<void> {
     const started = performance.now();
     try {
       if (this.shuttingDown) {
         await interaction.reply({ content: texts(langOf(interaction.locale)).shuttingDown(), flags: MessageFlags.Ephemeral });
         return;
       }
-      if (!command) throw new Error(`Unknown command /${interaction.commandName}`);
+      if (!command) throw new Error(`Unknown command ${interaction.commandName}`);
       await command.execute(interaction, this.context);
       this.log.debug({ command: interaction.commandName, guild: interaction.guildId, ms: Math.round(performance.now() - started) }, 'command handled');
     } catch (err) {
@@ -210,7 +222,7 @@ export class NarratorBot {
   }
 
   /** Tells the user what went wrong, in whatever way the interaction still allows. */
-  private async reportFailure(interaction: ChatInputCommandInteraction, err: unknown): Promise<void> {
+  private async reportFailure(interaction: CommandInteraction, err: unknown): Promise<void> {
     const content = errorText(langOf(interaction.locale), err, {
       voices: this.deps.config.voices,
       speedMin: SPEED_MIN,

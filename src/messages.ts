@@ -9,6 +9,7 @@
  */
 import { isNarratorError } from './services/errors.js';
 import { TextTooLongError } from './services/text/index.js';
+import { ACCEPTED_EXTENSIONS, TextFileError, type TextFileProblem } from './services/input/textFile.js';
 
 export type Lang = 'vi' | 'en';
 
@@ -93,7 +94,6 @@ type TooLong = Pick<TextTooLongError, 'chars' | 'max' | 'expanded'>;
 const en = {
   // --- command names and descriptions (Discord shows these in the command picker) ---
   cmdNarrateDescription: 'Read a text aloud in your voice channel',
-  optTextDescription: 'The text to read (up to 6000 characters)',
   optVoiceDescription: 'Which voice reads it',
   optSpeedDescription: 'Speaking speed, 0.5 (slow) to 2.0 (fast)',
   cmdStopDescription: 'Stop the narration and clear the queue',
@@ -362,13 +362,35 @@ const en = {
   errDictionarySayTooLong: (p: { max: number }) => `What to say is too long: at most ${p.max} characters.`,
   errDictionaryFull: (p: { max: number }) => `The dictionary is full (${p.max} words). Remove one first.`,
   errDictionaryEntryInvalid: (p: { word: number; say: number }) => `A word is 1 to ${p.word} characters and what to say 1 to ${p.say}.`,
+  // --- more ways in: /narrate file:, the "Narrate" message command (issue 11) ---
+  optFileDescription: 'A .txt, .md, .srt or .vtt file to read instead of text',
+  optTextOrFileDescription: 'The text to read (up to 6000 characters); or attach a file instead',
+  cmdNarrateMessageName: 'Narrate',
+  narrateTextAndFile: () => 'Give either `text` or `file`, not both.',
+  narrateNoInput: () => 'Give a `text` to read, or attach a `file` (.txt, .md, .srt or .vtt).',
+  fileExtension: (p: { extension: string; accepted: string }) =>
+    `I can read ${p.accepted} files${p.extension ? `, not \`${p.extension}\`` : ''}. Save the text as one of those and try again.`,
+  fileBinary: (p: { format?: string }) =>
+    p.format ? `This file is ${p.format}, not text. Attach a .txt, .md, .srt or .vtt file.` : 'This file holds binary data, not text. Attach a .txt, .md, .srt or .vtt file.',
+  fileEncoding: () => 'This file is not UTF-8 or UTF-16 text. Save it as UTF-8 (most editors offer it under “Save as… / Encoding”) and try again.',
+  fileTooLarge: (p: { limit: string; size?: string }) =>
+    `This file is too large${p.size ? ` (${p.size})` : ''}: I read files up to ${p.limit}. Split it into smaller files.`,
+  fileEmpty: () => 'This file has no text to read.',
+  fileDownloadFailed: () => 'I could not download the file from Discord. Try again in a moment.',
+  fileDownloadTimeout: () => 'Downloading the file took too long. Try again in a moment.',
+  fileSource: () => 'I only read files attached on Discord.',
+  fileFormatName: (p: { format: string }) =>
+    ({ png: 'a PNG image', jpeg: 'a JPEG image', gif: 'a GIF image', webp: 'a WebP image', pdf: 'a PDF document', zip: 'a ZIP archive (a .docx is one too)', gzip: 'a gzip archive', wav: 'a WAV recording', mp3: 'an MP3 recording', ogg: 'an Ogg recording', mp4: 'an MP4 video', exe: 'a program' })[p.format] ?? 'binary data',
+  fileQuote: (p: { name: string }) => `📄 ${p.name}`,
+  messageLink: (p: { url: string }) => `💬 ${p.url}`,
+  messageNothingToRead: () => 'That message has nothing I can read aloud: no text, and no .txt or .md attachment.',
+  messageNotInVoice: () => 'Join a voice channel first, then use **Apps → Narrate** on the message again.',
 };
 
 export type Texts = typeof en;
 
 const vi: Texts = {
   cmdNarrateDescription: 'Đọc to một đoạn văn trong kênh thoại của bạn',
-  optTextDescription: 'Văn bản cần đọc (tối đa 6000 ký tự)',
   optVoiceDescription: 'Giọng đọc',
   optSpeedDescription: 'Tốc độ đọc, từ 0.5 (chậm) đến 2.0 (nhanh)',
   cmdStopDescription: 'Dừng đọc và xoá hàng đợi',
@@ -614,6 +636,28 @@ const vi: Texts = {
   errDictionarySayTooLong: (p) => `Cách đọc quá dài: tối đa ${p.max} ký tự.`,
   errDictionaryFull: (p) => `Từ điển đã đầy (${p.max} từ). Hãy xoá bớt một từ trước.`,
   errDictionaryEntryInvalid: (p) => `Mỗi từ dài 1 đến ${p.word} ký tự, cách đọc dài 1 đến ${p.say} ký tự.`,
+  // --- more ways in: /narrate file:, lệnh "Đọc to" trên tin nhắn (issue 11) ---
+  optFileDescription: 'Tệp .txt, .md, .srt hoặc .vtt để đọc thay cho văn bản',
+  optTextOrFileDescription: 'Văn bản cần đọc (tối đa 6000 ký tự); hoặc đính kèm một tệp',
+  cmdNarrateMessageName: 'Đọc to',
+  narrateTextAndFile: () => 'Hãy đưa `văn-bản` hoặc `tệp`, không phải cả hai.',
+  narrateNoInput: () => 'Hãy đưa một `văn-bản` để đọc, hoặc đính kèm một `tệp` (.txt, .md, .srt hoặc .vtt).',
+  fileExtension: (p) =>
+    `Mình đọc được tệp ${p.accepted}${p.extension ? `, không đọc được \`${p.extension}\`` : ''}. Hãy lưu văn bản thành một trong các dạng đó rồi thử lại.`,
+  fileBinary: (p) =>
+    p.format ? `Tệp này là ${p.format}, không phải văn bản. Hãy đính kèm tệp .txt, .md, .srt hoặc .vtt.` : 'Tệp này chứa dữ liệu nhị phân, không phải văn bản. Hãy đính kèm tệp .txt, .md, .srt hoặc .vtt.',
+  fileEncoding: () => 'Tệp này không phải văn bản UTF-8 hay UTF-16. Hãy lưu lại dưới dạng UTF-8 (thường ở “Lưu thành… / Mã hoá”) rồi thử lại.',
+  fileTooLarge: (p) => `Tệp quá lớn${p.size ? ` (${p.size})` : ''}: mình chỉ đọc tệp tối đa ${p.limit}. Hãy chia thành các tệp nhỏ hơn.`,
+  fileEmpty: () => 'Tệp này không có chữ nào để đọc.',
+  fileDownloadFailed: () => 'Mình không tải được tệp từ Discord. Hãy thử lại sau giây lát.',
+  fileDownloadTimeout: () => 'Tải tệp quá lâu. Hãy thử lại sau giây lát.',
+  fileSource: () => 'Mình chỉ đọc tệp được đính kèm trên Discord.',
+  fileFormatName: (p) =>
+    ({ png: 'một ảnh PNG', jpeg: 'một ảnh JPEG', gif: 'một ảnh GIF', webp: 'một ảnh WebP', pdf: 'một tài liệu PDF', zip: 'một tệp nén ZIP (tệp .docx cũng vậy)', gzip: 'một tệp nén gzip', wav: 'một bản ghi WAV', mp3: 'một bản ghi MP3', ogg: 'một bản ghi Ogg', mp4: 'một video MP4', exe: 'một chương trình' })[p.format] ?? 'dữ liệu nhị phân',
+  fileQuote: (p) => `📄 ${p.name}`,
+  messageLink: (p) => `💬 ${p.url}`,
+  messageNothingToRead: () => 'Tin nhắn đó không có gì để đọc: không có chữ, cũng không có tệp .txt hay .md đính kèm.',
+  messageNotInVoice: () => 'Hãy vào một kênh thoại trước, rồi dùng lại **Ứng dụng → Đọc to** trên tin nhắn.',
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
@@ -653,6 +697,7 @@ export const VI_NAMES = {
   say: 'đọc-là',
   pause: 'tạm-dừng',
   resume: 'tiếp-tục',
+  file: 'tệp',
 } as const;
 
 export type DescriptionKey = { [K in keyof Texts]: Texts[K] extends string ? K : never }[keyof Texts];
@@ -686,6 +731,7 @@ export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): str
   const t = texts(lang);
   if (!isNarratorError(err)) return t.errUnexpected();
   if (err instanceof TextTooLongError) return t.errTextTooLong(err);
+  if (err instanceof TextFileError) return fileProblemText(lang, err.problem);
   const known = codeText(lang, err.code, ctx);
   if (known !== undefined) return known;
   switch (err.kind) {
@@ -834,4 +880,28 @@ export function formatResetsIn(lang: Lang, ms: number): string {
 function shortReason(text: string): string {
   const first = text.split(/(?<=[.!?])\s/)[0] ?? text;
   return first.replace(/[.!?]$/, '');
+}
+
+/** What the user is told about a file that cannot be narrated (services/input/textFile.ts), naming the problem. */
+export function fileProblemText(lang: Lang, problem: TextFileProblem): string {
+  const t = texts(lang);
+  const size = (bytes: number) => (bytes >= 1024 * 1024 ? `${Math.round((bytes / (1024 * 1024)) * 10) / 10} MiB` : `${Math.ceil(bytes / 1024)} KiB`);
+  switch (problem.kind) {
+    case 'extension':
+      return t.fileExtension({ extension: problem.extension, accepted: ACCEPTED_EXTENSIONS.join(' ') });
+    case 'binary':
+      return t.fileBinary(problem.format ? { format: t.fileFormatName({ format: problem.format }) } : {});
+    case 'encoding':
+      return t.fileEncoding();
+    case 'too_large':
+      return t.fileTooLarge({ limit: size(problem.limitBytes), ...(problem.sizeBytes !== undefined ? { size: size(problem.sizeBytes) } : {}) });
+    case 'empty':
+      return t.fileEmpty();
+    case 'download_failed':
+      return t.fileDownloadFailed();
+    case 'download_timeout':
+      return t.fileDownloadTimeout();
+    case 'source':
+      return t.fileSource();
+  }
 }

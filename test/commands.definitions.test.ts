@@ -5,8 +5,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApplicationCommandOptionType, PermissionFlagsBits } from 'discord.js';
-import { commands, findCommand } from '../src/commands/index.js';
+import { ApplicationCommandOptionType, ApplicationCommandType, PermissionFlagsBits } from 'discord.js';
+import { commandDefinitions, commands, findCommand, messageCommands } from '../src/commands/index.js';
 import { voiceChoices } from '../src/commands/common.js';
 
 /** Discord's rule for command and option names (lowercase where the script has case). */
@@ -102,21 +102,37 @@ describe('command definitions', () => {
     ]);
   });
 
-  test('/narrate: required text up to 6000 characters, voice with autocomplete, speed 0.5–2.0, guild only', () => {
+  test('/narrate: optional text up to 6000 characters or a file (one of the two, checked at run time), voice with autocomplete, speed 0.5–2.0, guild only', () => {
     const narrate = json.find((c) => c.name === 'narrate')!;
     assert.deepEqual(narrate.contexts, [0]);
-    const [text, voice, speed] = narrate.options as unknown as Record<string, unknown>[];
+    const [text, file, voice, speed] = narrate.options as unknown as Record<string, unknown>[];
     assert.equal(text!.name, 'text');
-    assert.equal(text!.required, true);
+    assert.equal(text!.required, false);
     assert.equal(text!.max_length, 6000);
+    assert.equal(file!.name, 'file');
+    assert.equal(file!.type, ApplicationCommandOptionType.Attachment);
+    assert.equal(file!.required, false);
     assert.equal(voice!.name, 'voice');
     assert.equal(voice!.autocomplete, true);
     assert.equal(speed!.name, 'speed');
     assert.equal(speed!.min_value, 0.5);
     assert.equal(speed!.max_value, 2);
-    for (const o of [text, voice, speed]) {
+    for (const o of [text, file, voice, speed]) {
       assert.ok(NAME.test(String((o!.name_localizations as { vi: string }).vi)));
     }
+  });
+
+  test('the "Narrate" message command: type 3, named in English and Vietnamese, guild only, no description', () => {
+    const definitions = commandDefinitions();
+    assert.equal(definitions.length, commands.length + messageCommands.length);
+    const [menu] = messageCommands.map((c) => c.data.toJSON());
+    assert.equal(menu!.type, ApplicationCommandType.Message);
+    assert.equal(menu!.name, 'Narrate');
+    assert.deepEqual(menu!.name_localizations, { vi: 'Đọc to' });
+    assert.deepEqual(menu!.contexts, [0]);
+    assert.ok(!('description' in menu!) || !menu!.description);
+    // Context-menu names may have capitals and spaces, 1–32 characters.
+    for (const name of [menu!.name, menu!.name_localizations!.vi!]) assert.ok(name.length >= 1 && name.length <= 32);
   });
 
   test('findCommand looks commands up by name', () => {

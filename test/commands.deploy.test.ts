@@ -44,17 +44,17 @@ describe('deploy-commands', { concurrency: 4 }, () => {
   });
   after(() => fake.close());
 
-  test('registers the thirteen commands in one server when DISCORD_GUILD_ID is set, and globally without it', async () => {
+  test('registers the thirteen slash commands and the Narrate message command in one server when DISCORD_GUILD_ID is set, and globally without it', async () => {
     const base = { DISCORD_TOKEN: fake.token, DISCORD_CLIENT_ID: fake.applicationId, DISCORD_API_BASE_URL: fake.restUrl };
     const guildRun = await deploy({ ...base, DISCORD_GUILD_ID: guildId });
     assert.equal(guildRun.code, 0, guildRun.stderr);
-    assert.match(guildRun.stdout, new RegExp(`Registered 13 commands in server ${guildId}: /narrate /stop /skip /queue /leave /voices /pause /resume /status /settings /voice /usage /dictionary`));
+    assert.match(guildRun.stdout, new RegExp(`Registered 14 commands in server ${guildId}: /narrate /stop /skip /queue /leave /voices /pause /resume /status /settings /voice /usage /dictionary "Narrate" \\(message\\)`));
     const globalRun = await deploy(base);
     assert.equal(globalRun.code, 0, globalRun.stderr);
-    assert.match(globalRun.stdout, /Registered 13 global commands/);
+    assert.match(globalRun.stdout, /Registered 14 global commands/);
     const registered = fake.registeredCommands;
-    assert.equal(registered.filter((c) => c.guild_id === guildId).length, 13);
-    assert.equal(registered.filter((c) => c.guild_id === undefined || c.guild_id === null).length, 13);
+    assert.equal(registered.filter((c) => c.guild_id === guildId).length, 14);
+    assert.equal(registered.filter((c) => c.guild_id === undefined || c.guild_id === null).length, 14);
     const narrate = registered.find((c) => c.name === 'narrate');
     assert.deepEqual(narrate?.name_localizations, { vi: 'đọc' });
     // Only /settings is hidden from members without Manage Server; /usage and /dictionary check their admin parts at run time.

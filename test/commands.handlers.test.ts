@@ -152,6 +152,7 @@ function fakeInteraction(o: FakeOptions): { interaction: ChatInputCommandInterac
     options: {
       getString: (name: string) => (o.options?.[name] as string | undefined) ?? null,
       getNumber: (name: string) => (o.options?.[name] as number | undefined) ?? null,
+      getAttachment: () => null,
     },
     channel: { isSendable: () => true, send: async (payload: Call['payload']) => void calls.push({ kind: 'send', payload }) },
     reply: async (payload: Call['payload']) => {

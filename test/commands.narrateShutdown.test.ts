@@ -68,6 +68,7 @@ function narrateInteraction(guildId: string, userId: string, deferMs: number) {
     options: {
       getString: (name: string) => (name === 'text' ? `Người dùng ${userId} muốn nghe một câu chuyện thật dài về làng quê.` : null),
       getNumber: () => null,
+      getAttachment: () => null,
     },
     reply: async (p: Answer) => {
       answers.push({ ...p, kind: 'reply' });

@@ -4,7 +4,7 @@
  * server's narrator role, the plan (server dictionary, per-narration limit), the characters the cache does not
  * hold (only those count against the daily limits), then `storage.reserve`, which checks the budgets and the
  * cooldown atomically. A storage that does not answer is a refusal: the bot never narrates without its limits.
- * Used by /narrate; the refusal texts name the limit, the numbers and when it resets.
+ * Used by /narrate and the Narrate message command (narrationFlow.ts); the refusal texts name the limit, the numbers and when it resets.
  */
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
 import { isNarratorError } from '../services/errors.js';
@@ -34,6 +34,8 @@ export interface AdmissionRequest {
   readonly userId: string;
   readonly memberRoles: (roleId: string) => boolean;
   readonly text: string;
+  /** The per-narration limit when the server set none (a file's is higher than a typed text's). Default MAX_TEXT_CHARS. */
+  readonly defaultMaxChars?: number;
   /** As given in the command's options (undefined: not given). */
   readonly voice?: string;
   readonly speed?: number;
@@ -55,7 +57,7 @@ export async function admit(ctx: CommandContext, req: AdmissionRequest): Promise
       text: req.text,
       voice,
       speed,
-      maxTextChars: settings?.maxChars ?? MAX_TEXT_CHARS,
+      maxTextChars: settings?.maxChars ?? req.defaultMaxChars ?? MAX_TEXT_CHARS,
       resolveMention: req.resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
     });

@@ -11,6 +11,7 @@ import {
   type AttachmentPayload,
   type AutocompleteInteraction,
   type ChatInputCommandInteraction,
+  type CommandInteraction,
   type SharedNameAndDescription,
 } from 'discord.js';
 import { SPEED_MAX, SPEED_MIN } from '../services/config.js';
@@ -41,7 +42,7 @@ export function localized<T extends SharedNameAndDescription>(builder: T, name: 
 }
 
 /** A reply only the caller sees; mentions in it render but never ping. */
-export async function replyEphemeral(interaction: ChatInputCommandInteraction, content: string): Promise<void> {
+export async function replyEphemeral(interaction: CommandInteraction, content: string): Promise<void> {
   await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
 }
 

@@ -14,7 +14,7 @@
  * - cold start: while no audio is ready, a "the GPU is starting, first audio in about N s" line is inserted
  *   before the quoted text.
  */
-import { AttachmentBuilder, MessageFlags, PermissionFlagsBits, type ChatInputCommandInteraction } from 'discord.js';
+import { AttachmentBuilder, MessageFlags, PermissionFlagsBits, type CommandInteraction } from 'discord.js';
 import type { Logger } from 'pino';
 import { voiceMessageAudio } from '../services/audio/voiceMessage.js';
 import type { NarrationTrack } from '../services/playback/narrationTrack.js';
@@ -86,7 +86,7 @@ export interface VoiceMessageOptions {
  * would be confusing.
  */
 export function voiceMessageTarget(
-  interaction: ChatInputCommandInteraction,
+  interaction: CommandInteraction,
   target: ReplyTarget,
   track: NarrationTrack,
   options: VoiceMessageOptions,

@@ -96,7 +96,9 @@ function resumeOne(
     if (kind === 'role') return guild.roles.cache.get(id)?.name;
     return guild.channels.cache.get(id)?.name;
   };
-  const maxTextChars = settings.maxChars ?? MAX_TEXT_CHARS;
+  // The entry was admitted already, under its own limit: a file's default (MAX_FILE_CHARS) is higher than a typed
+  // text's, and the entry does not say which it was, so the higher default applies (the server's own limit still does).
+  const maxTextChars = settings.maxChars ?? Math.max(MAX_TEXT_CHARS, ctx.config.maxFileChars);
   let plan: NarrationPlan;
   try {
     plan = ctx.orchestrator.plan({

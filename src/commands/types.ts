@@ -2,7 +2,13 @@
  * What every command module is and what every handler is given. In a file of its own so the command modules and
  * the registry (index.ts) both import from here and never from each other: the import graph stays acyclic.
  */
-import type { AutocompleteInteraction, ChatInputCommandInteraction, RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  MessageContextMenuCommandInteraction,
+  RESTPostAPIChatInputApplicationCommandsJSONBody,
+  RESTPostAPIContextMenuApplicationCommandsJSONBody,
+} from 'discord.js';
 import type { Logger } from 'pino';
 import type { Config } from '../services/config.js';
 import type { NarrationPlan, NarrationRequest } from '../services/orchestrator.js';
@@ -42,8 +48,18 @@ export interface CommandContext {
   statusReport?(): Promise<StatusReport>;
 }
 
+/** A slash command (`/name …`). */
 export interface Command {
   readonly data: { readonly name: string; toJSON(): RESTPostAPIChatInputApplicationCommandsJSONBody };
   execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
+}
+
+/**
+ * A message context-menu command (Apps → name, on a message). Its own type rather than a widened Command: Discord
+ * keys commands by type and name, and its handler gets a different interaction (the target message, no options).
+ */
+export interface MessageCommand {
+  readonly data: { readonly name: string; toJSON(): RESTPostAPIContextMenuApplicationCommandsJSONBody };
+  execute(interaction: MessageContextMenuCommandInteraction, ctx: CommandContext): Promise<void>;
 }

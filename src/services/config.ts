@@ -82,6 +82,9 @@ const schema = z
         }
       }),
     GPU_PRICE_PER_SECOND: num(0, 1).default(0.00019),
+    // Text files (/narrate file:, the "Narrate" message command): largest download, and the default spoken limit.
+    MAX_FILE_BYTES: int(1024, 25 * 1024 * 1024).default(1024 * 1024),
+    MAX_FILE_CHARS: int(100, 1_000_000).default(100_000),
   })
   .superRefine((c, ctx) => {
     if (c.TTS_BACKEND === 'runpod') {
@@ -142,6 +145,10 @@ export interface Config {
   readonly databaseUrl: string;
   /** USD per GPU second, for the estimated cost in /usage and `npm run usage` (RunPod 24 GB tier by default). */
   readonly gpuPricePerSecond: number;
+  /** Largest text file read (declared size, then while downloading), bytes (MAX_FILE_BYTES). */
+  readonly maxFileBytes: number;
+  /** Spoken characters of a file narration when the server set no per-narration limit (MAX_FILE_CHARS). */
+  readonly maxFileChars: number;
 }
 
 /**
@@ -199,6 +206,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     databaseUrl: c.DATABASE_URL,
     gpuPricePerSecond: c.GPU_PRICE_PER_SECOND,
+    maxFileBytes: c.MAX_FILE_BYTES,
+    maxFileChars: c.MAX_FILE_CHARS,
   };
   return deepFreeze(config);
 }

@@ -17,7 +17,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commands } from '../../src/commands/index.js';
+import { commandDefinitions as allCommandDefinitions } from '../../src/commands/index.js';
 import type { FakeChannel, FakeDiscord, FakeGuild, Invocation } from './fakeDiscord/index.js';
 import type { RunPodEmulator } from './runpodEmulator.js';
 
@@ -53,6 +53,8 @@ const CONFIG_VARS = [
   'MAX_QUEUE_PER_GUILD',
   'DATABASE_URL',
   'GPU_PRICE_PER_SECOND',
+  'MAX_FILE_BYTES',
+  'MAX_FILE_CHARS',
 ] as const;
 
 /** The index.ts hard limit on shutdown; a clean stop must beat it. */
@@ -60,7 +62,7 @@ export const SHUTDOWN_LIMIT_MS = 10_000;
 
 /** The bot's commands as registered with Discord (pass to `FakeDiscord.start({ commands })`). */
 export function commandDefinitions(): unknown[] {
-  return commands.map((c) => c.data.toJSON());
+  return allCommandDefinitions();
 }
 
 export interface StartBotOptions {

@@ -20,7 +20,7 @@ import {
   AttachmentBuilder,
   PermissionFlagsBits,
   WebhookClient,
-  type ChatInputCommandInteraction,
+  type CommandInteraction,
   type Client,
   type TextBasedChannel,
   type User,
@@ -122,7 +122,7 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
       options.errorContext,
     );
     const controls = options.controls === false ? undefined : { narrationId: track.id, queued: s.phase === 'queued', paused: s.pausedBy !== undefined };
-    return { content: composeMessage(options.notice ? `${options.notice}\n${status}` : status, track.request.text), controls };
+    return { content: composeFor(track, options.notice ? `${options.notice}\n${status}` : status), controls };
   };
   const onChange = () => {
     if (!track.isFinished && tokenUsable()) sender.offer(render());
@@ -138,14 +138,14 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
   const viaChannel = async () => {
     const prefix = t.tokenExpiredPrefix({ userId: track.request.requesterId });
     try {
-      await target.post({ ...final, content: composeMessage(`${prefix}\n${final.status}`, track.request.text) });
+      await target.post({ ...final, content: composeFor(track, `${prefix}\n${final.status}`) });
       return;
     } catch (err) {
       if (!target.direct) throw err;
       log.info({ err: String(err) }, 'cannot post the narration result in the channel; sending it by DM');
     }
     const dmPrefix = target.channelId ? t.resultByDm({ channelId: target.channelId }) : t.resultByDmNoChannel();
-    await target.direct({ ...final, content: composeMessage(`${dmPrefix}\n${final.status}`, track.request.text) });
+    await target.direct({ ...final, content: composeFor(track, `${dmPrefix}\n${final.status}`) });
   };
   const fallback = () =>
     viaChannel().catch((postErr: unknown) => log.warn({ err: String(postErr) }, 'could not deliver the narration result (channel or DM)'));
@@ -165,7 +165,7 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
       log.warn({ err: String(err) }, 'final edit with the audio failed; retrying without it');
       const status = `${final.status}\n${t.attachmentTooLarge()}`;
       await target
-        .edit({ content: composeMessage(status, track.request.text) })
+        .edit({ content: composeFor(track, status) })
         .catch((retryErr: unknown) => log.warn({ err: String(retryErr) }, 'could not send the narration result'));
     } else {
       log.warn({ err: String(err) }, 'could not send the narration result');
@@ -223,7 +223,7 @@ export async function finalMessage(
       status += `\n${file === null ? t.attachmentFailed() : t.attachmentTooLarge()}`;
     }
   }
-  return { status, content: composeMessage(status, track.request.text), files };
+  return { status, content: composeFor(track, status), files };
 }
 
 /**
@@ -315,11 +315,12 @@ function isExpiredToken(err: unknown): boolean {
 }
 
 /**
- * The ReplyTarget of a deferred chat-input interaction. Mentions in the echoed text never ping anyone.
+ * The ReplyTarget of a deferred command interaction (a slash command or a message context-menu command).
+ * Mentions in the echoed text never ping anyone.
  * `receivedAt` is when the bot received the interaction (Date.now() at the start of the handler): the token's
  * life is counted from there rather than from the id's timestamp, which is only as right as the two clocks.
  */
-export function interactionReplyTarget(interaction: ChatInputCommandInteraction, receivedAt: number): ReplyTarget {
+export function interactionReplyTarget(interaction: CommandInteraction, receivedAt: number): ReplyTarget {
   const files = (message: OutgoingMessage) =>
     message.files?.map((f) => new AttachmentBuilder(f.data, { name: f.name, description: f.description }));
   const created = interaction.createdTimestamp;
@@ -338,4 +339,13 @@ export function interactionReplyTarget(interaction: ChatInputCommandInteraction,
       await interaction.user.send({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
     },
   };
+}
+
+/**
+ * The status, then what the narration reads: a link to its source on its own line (it must render, so it is not
+ * quoted), then the quote — the file's name for a file, else the text itself.
+ */
+function composeFor(track: NarrationTrack, status: string): string {
+  const { text, quote, sourceLink } = track.request;
+  return composeMessage(sourceLink ? `${status}\n${sourceLink}` : status, quote ?? text);
 }

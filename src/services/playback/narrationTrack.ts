@@ -89,6 +89,10 @@ export interface TrackRequest {
   readonly dictionary?: NarrationRequest['dictionary'];
   /** Resume after a restart: synthesis and playback start at this chunk of the plan (the progress shows the earlier ones as done). */
   readonly startChunk?: number;
+  /** What the reply quotes instead of the text (a file's name: its whole text would say nothing useful). */
+  readonly quote?: string;
+  /** A line the reply shows under its status: where the text came from (a link to the message read). */
+  readonly sourceLink?: string;
 }
 
 export type TrackPhase = 'queued' | 'synthesizing' | 'playing' | 'finished';

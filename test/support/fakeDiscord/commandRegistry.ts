@@ -79,6 +79,12 @@ export class CommandRegistry {
     return this.list(guildId).find(isChatInput) ?? this.list(undefined).find(isChatInput);
   }
 
+  /** The command of `type` a user in `guildId` would see under `name` (guild commands shadow global ones). */
+  findOfType(guildId: string, name: string, type: ApplicationCommandType): StoredCommand | undefined {
+    const matches = (c: StoredCommand): boolean => c.definition.name === name && (c.definition.type ?? ApplicationCommandType.ChatInput) === type;
+    return this.list(guildId).find(matches) ?? this.list(undefined).find(matches);
+  }
+
   toApi(command: StoredCommand): Record<string, unknown> {
     const d = command.definition;
     return {
@@ -109,6 +115,16 @@ export class CommandRegistry {
 
 function validateCommand(d: CommandDefinition, path: (string | number)[]): void {
   const type = d.type ?? ApplicationCommandType.ChatInput;
+  if (type === ApplicationCommandType.User || type === ApplicationCommandType.Message) {
+    // Context-menu commands: any case and spaces, 1–32 characters; no description, no options.
+    const names = [d.name, ...Object.values(d.name_localizations ?? {})];
+    names.forEach((name) => {
+      if (typeof name !== 'string' || name.trim().length < 1 || [...name].length > 32) throw invalidFormBody([...path, 'name'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 32 in length.');
+    });
+    if (d.description) throw invalidFormBody([...path, 'description'], 'APPLICATION_COMMAND_CONTEXT_MENU_DESCRIPTION', 'Context menu commands cannot have description');
+    if ((d.options ?? []).length > 0) throw invalidFormBody([...path, 'options'], 'APPLICATION_COMMAND_CONTEXT_MENU_OPTIONS', 'Context menu commands cannot have options');
+    return;
+  }
   if (type !== ApplicationCommandType.ChatInput) return;
   validateName(d.name, [...path, 'name']);
   validateDescription(d.description ?? '', [...path, 'description']);

@@ -19,9 +19,10 @@ import { GatewayServer } from './gatewayServer.js';
 import type { GatewayClose, GatewaySession } from './gatewayServer.js';
 import { interactionRoutes } from './interactionRoutes.js';
 import { InteractionFactory } from './interactionFactory.js';
-import type { AutocompleteOptions, ClickComponentOptions, InvokeCommandOptions } from './interactionFactory.js';
+import type { AutocompleteOptions, ClickComponentOptions, InvokeCommandOptions, InvokeMessageCommandOptions } from './interactionFactory.js';
 import type { Invocation } from './invocation.js';
 import { MessageStore } from './messageStore.js';
+import { MAX_USER_CONTENT_LENGTH } from './messageStore.js';
 import type { StoredAttachment } from './messageStore.js';
 import { loadOpusDecoderFactory } from './opusDecoder.js';
 import { hasPermission, permissionBits } from './permissions.js';
@@ -35,6 +36,8 @@ import { createSelfSignedCertificate } from './tlsCertificate.js';
 import type { TlsMaterial } from './tlsCertificate.js';
 import { VoiceServer } from './voiceServer.js';
 import type { VoiceFrame, VoiceSession } from './voiceServer.js';
+import { UserUploads } from './userUploads.js';
+import type { UploadOptions } from './userUploads.js';
 import { World } from './world.js';
 import type { ChannelKind } from './world.js';
 
@@ -93,6 +96,17 @@ export interface SetPermissionsOptions {
   readonly deny?: readonly PermissionName[];
 }
 
+/** A user's file as a test refers to it. */
+export interface FakeAttachment {
+  /** The value of an attachment option; an entry of `postUserMessage`'s `attachments`. */
+  readonly id: string;
+  readonly filename: string;
+  /** Where it is served now (changes when it is posted with a message). */
+  readonly url: string;
+  /** The size Discord reports (the declared one). */
+  readonly size: number;
+}
+
 export interface FrameFilter {
   /** Include the `F8 FF FE` silence frames (stream ends, player underruns). Default false. */
   readonly includeSilence?: boolean;
@@ -130,6 +144,7 @@ export class FakeDiscord {
   readonly #botVoice: BotVoiceControl;
   readonly #commands: CommandRegistry;
   readonly #messages: MessageStore;
+  readonly #uploads: UserUploads;
   readonly #tls: TlsMaterial;
   readonly #interactions: InteractionFactory;
   readonly #ackWindowMs: number;
@@ -146,6 +161,7 @@ export class FakeDiscord {
     botVoice: BotVoiceControl;
     commands: CommandRegistry;
     messages: MessageStore;
+    uploads: UserUploads;
     tls: TlsMaterial;
     interactions: InteractionFactory;
     ackWindowMs: number;
@@ -160,6 +176,7 @@ export class FakeDiscord {
     this.#botVoice = parts.botVoice;
     this.#commands = parts.commands;
     this.#messages = parts.messages;
+    this.#uploads = parts.uploads;
     this.#tls = parts.tls;
     this.#interactions = parts.interactions;
     this.#ackWindowMs = parts.ackWindowMs;
@@ -205,6 +222,7 @@ export class FakeDiscord {
     }
     const origin = rest.origin;
     const messages = new MessageStore(world, () => origin);
+    const uploads = new UserUploads(world, () => origin, () => feed.notify());
     // BotVoiceControl needs the gateway and the gateway's op-4 hook needs it: bind through a holder.
     const holder: { botVoice?: BotVoiceControl } = {};
     const gateway = new GatewayServer(
@@ -224,6 +242,7 @@ export class FakeDiscord {
       messages,
       gateway,
       feed,
+      uploads,
       ackWindowMs,
       tokenTtlMs: opts.interactionTokenTtlMs ?? 15 * 60_000,
     });
@@ -238,13 +257,14 @@ export class FakeDiscord {
       botVoice,
       commands,
       messages,
+      uploads,
       tls,
       interactions,
       ackWindowMs,
     });
     rest.setRoutes([
       ...interactionRoutes({ world, messages, invocations: interactions.invocations, feed }),
-      ...resourceRoutes({ world, messages, commands, gatewayUrl: () => gateway.url }),
+      ...resourceRoutes({ world, messages, uploads, commands, gatewayUrl: () => gateway.url }),
     ]);
     return fake;
   }
@@ -443,6 +463,14 @@ export class FakeDiscord {
     return this.#interactions.command(opts, 'command');
   }
 
+  /**
+   * A user right-clicks a message → Apps → `name`: dispatches INTERACTION_CREATE (type 2, `data.type` 3) with the
+   * message in `resolved.messages`. The command must be registered as a message command.
+   */
+  invokeMessageCommand(opts: InvokeMessageCommandOptions): Invocation {
+    return this.#interactions.messageCommand(opts);
+  }
+
   /** A user types in an autocomplete option; resolves with the bot's choices (rejects if it does not answer in time). */
   autocomplete(opts: AutocompleteOptions): Promise<CommandChoice[]> {
     const inv = this.#interactions.command(opts, 'autocomplete');
@@ -474,6 +502,53 @@ export class FakeDiscord {
   }
 
   // ---- messages -------------------------------------------------------------------------------------------------
+
+  /**
+   * A user picks a file (for a command's attachment option, or to post with a message): returns its id — the
+   * option's value, or an entry of `postUserMessage`'s `attachments` — and where it is served. `declaredSize`
+   * makes the size Discord reports lie; `delivery` makes the download slow, chunked or without a Content-Length.
+   */
+  uploadAttachment(opts: UploadOptions): FakeAttachment {
+    const upload = this.#uploads.add(opts);
+    return { id: upload.id, filename: upload.filename, url: upload.url, size: upload.declaredSize };
+  }
+
+  /** How often a user's file was downloaded, how many bytes were sent in all, and how many downloads completed. */
+  attachmentDownloads(attachmentId: string): { readonly requests: number; readonly bytesSent: number; readonly completed: number } {
+    return { ...this.#uploads.require(attachmentId).downloads };
+  }
+
+  /**
+   * A user posts a message in a text channel (content, `<@id>`/`<@&id>` mentions in it, files uploaded first).
+   * Refused in the test as Discord's client would: not a member, no View Channel / Send Messages (Attach Files for
+   * files), an empty message, over 4000 characters, more than 10 files. The bot is not told (no MESSAGE_CREATE:
+   * it does not ask for message intents); it sees the message when a command targets it.
+   */
+  postUserMessage(opts: { user: string; channel: string; content?: string; attachments?: readonly string[] }): APIMessage {
+    const channel = this.#world.channel(opts.channel);
+    if (channel.kind !== 'text') throw misuse(`channel ${channel.id} is not a text channel.`);
+    this.#world.member(channel.guildId, opts.user);
+    const perms = this.#world.permissionsOf(channel.guildId, opts.user, channel.id);
+    const content = opts.content ?? '';
+    const uploads = (opts.attachments ?? []).map((id) => this.#uploads.require(id));
+    if (!hasPermission(perms, 'ViewChannel') || !hasPermission(perms, 'SendMessages')) throw misuse(`user ${opts.user} cannot send messages in channel ${channel.id}.`);
+    if (uploads.length > 0 && !hasPermission(perms, 'AttachFiles')) throw misuse(`user ${opts.user} cannot attach files in channel ${channel.id}.`);
+    if (content.trim() === '' && uploads.length === 0) throw misuse('Discord does not send an empty message.');
+    if (content.length > MAX_USER_CONTENT_LENGTH) throw misuse(`a message holds at most ${MAX_USER_CONTENT_LENGTH} characters, got ${content.length}.`);
+    if (uploads.length > 10) throw misuse('a message holds at most 10 files.');
+    for (const upload of uploads) this.#uploads.attachToChannel(upload, channel.id);
+    const files: StoredAttachment[] = uploads.map((u) => ({
+      id: u.id,
+      filename: u.filename,
+      contentType: u.contentType,
+      bytes: u.bytes,
+      url: u.url,
+      declaredSize: u.declaredSize,
+    }));
+    const message = this.#messages.createFromUser(channel.id, opts.user, content, files);
+    this.#feed.notify();
+    return this.#messages.toApi(message);
+  }
 
   /** Messages currently in a channel (oldest first), including interaction responses. */
   channelMessages(channelId: string): APIMessage[] {

@@ -3,6 +3,7 @@
  */
 export { FakeDiscord } from './fakeDiscord.js';
 export type {
+  FakeAttachment,
   FakeChannel,
   FakeDiscordOptions,
   FakeGuild,
@@ -11,7 +12,9 @@ export type {
   SetPermissionsOptions,
   VoiceSessionInfo,
 } from './fakeDiscord.js';
-export type { AutocompleteOptions, ClickComponentOptions, InvokeCommandOptions } from './interactionFactory.js';
+export type { AutocompleteOptions, ClickComponentOptions, InvokeCommandOptions, InvokeMessageCommandOptions } from './interactionFactory.js';
+export type { UploadOptions } from './userUploads.js';
+export type { Delivery } from './restServer.js';
 export type { OptionValue } from './interactionOptions.js';
 export { Invocation } from './invocation.js';
 export type { RecordedCallback, RecordedRejection, RecordedWrite } from './invocation.js';

@@ -1,6 +1,6 @@
 /**
- * Builds the INTERACTION_CREATE payloads a Discord client would produce — slash commands, autocomplete, button and
- * select clicks — from the world as it is at that moment (member, permissions, app_permissions, locale, attachment
+ * Builds the INTERACTION_CREATE payloads a Discord client would produce — slash commands, autocomplete, message
+ * context-menu commands, button and select clicks — from the world as it is at that moment (member, permissions, app_permissions, locale, attachment
  * limit), refuses what Discord's UI would not let a user do (unregistered command, missing permissions, a component
  * that is not on the message), and registers each one as an Invocation with its 3 s / 15 min clock.
  */
@@ -11,6 +11,7 @@ import type {
   APIApplicationCommandInteractionDataOption,
   APIChatInputApplicationCommandGuildInteraction,
   APIInteraction,
+  APIMessageApplicationCommandGuildInteraction,
   APIMessageComponentGuildInteraction,
   Locale,
 } from 'discord-api-types/v10';
@@ -23,6 +24,7 @@ import type { CommandInput, OptionValue } from './interactionOptions.js';
 import { Invocation } from './invocation.js';
 import type { MessageStore } from './messageStore.js';
 import { hasPermission } from './permissions.js';
+import type { UserUploads } from './userUploads.js';
 import type { World } from './world.js';
 
 export interface InvokeCommandOptions {
@@ -34,6 +36,15 @@ export interface InvokeCommandOptions {
   readonly subcommand?: string;
   readonly options?: Readonly<Record<string, OptionValue>>;
   /** The invoking user's client locale (default "en-US"). */
+  readonly locale?: `${Locale}`;
+}
+
+export interface InvokeMessageCommandOptions {
+  readonly user: string;
+  /** The message the user right-clicks (Apps → the command). */
+  readonly message: string;
+  /** The registered message command's name (e.g. "Narrate"). */
+  readonly name: string;
   readonly locale?: `${Locale}`;
 }
 
@@ -65,6 +76,7 @@ export interface InteractionFactoryDeps {
   readonly messages: MessageStore;
   readonly gateway: GatewayServer;
   readonly feed: ChangeFeed;
+  readonly uploads: UserUploads;
   readonly ackWindowMs: number;
   readonly tokenTtlMs: number;
 }
@@ -107,6 +119,11 @@ export class InteractionFactory {
       guildId: guild.id,
       userId: opts.user,
       mode: kind,
+      attachment: (id) => {
+        const upload = this.deps.uploads.get(id);
+        // A file already posted in a message is not a fresh pick for an option.
+        return upload && upload.channelId === undefined ? this.deps.uploads.toApi(upload) : undefined;
+      },
       ...(opts.focused !== undefined ? { focused: opts.focused } : {}),
     });
     const common = this.#interactionBase(guild.id, channel.id, opts.user, opts.locale);
@@ -124,6 +141,42 @@ export class InteractionFactory {
         ? { ...common, type: InteractionType.ApplicationCommand, data }
         : { ...common, type: InteractionType.ApplicationCommandAutocomplete, data: { ...data, options: data.options as APIApplicationCommandInteractionDataOption<InteractionType.ApplicationCommandAutocomplete>[] } };
     return this.#register(kind, payload, command.definition.name);
+  }
+
+  /**
+   * A message context-menu command (Apps → name, on a message): type 2 with `data.type` 3, the message as
+   * `target_id` and in `resolved.messages` (content included: apps get it without the Message Content intent).
+   */
+  messageCommand(opts: InvokeMessageCommandOptions): Invocation {
+    const world = this.deps.world;
+    const stored = this.deps.messages.get(opts.message);
+    const channel = world.channel(stored.channelId);
+    const guild = world.guild(channel.guildId);
+    world.member(guild.id, opts.user);
+    const command = this.deps.commands.findOfType(guild.id, opts.name, ApplicationCommandType.Message);
+    if (!command) throw misuse(`no message command "${opts.name}" is registered for guild ${guild.id}.`);
+    const userPerms = world.permissionsOf(guild.id, opts.user, channel.id);
+    // The user must see the message to right-click it, and may use apps there.
+    if (!hasPermission(userPerms, 'ViewChannel')) throw misuse(`user ${opts.user} cannot see channel ${channel.id}.`);
+    if (!hasPermission(userPerms, 'UseApplicationCommands')) throw misuse(`user ${opts.user} may not use application commands in channel ${channel.id}.`);
+    const required = command.definition.default_member_permissions;
+    if (required && (world.permissionsOf(guild.id, opts.user) & BigInt(required)) !== BigInt(required)) {
+      throw misuse(`"${opts.name}" needs default_member_permissions ${required}, which user ${opts.user} lacks: Discord would not show it.`);
+    }
+    const base = this.#interactionBase(guild.id, channel.id, opts.user, opts.locale);
+    const payload: APIMessageApplicationCommandGuildInteraction = {
+      ...base,
+      type: InteractionType.ApplicationCommand,
+      data: {
+        id: command.id,
+        name: command.definition.name,
+        type: ApplicationCommandType.Message,
+        ...(command.guildId ? { guild_id: command.guildId } : {}),
+        target_id: stored.id,
+        resolved: { messages: { [stored.id]: this.deps.messages.toApi(stored) } },
+      },
+    };
+    return this.#register('command', payload, command.definition.name);
   }
 
   /** A button click or string-select pick on one of the bot's messages. */

@@ -1,13 +1,13 @@
 /**
  * Turns a test's `{ name: value }` options into the `data.options` (and `data.resolved`) Discord's client would
- * send for a registered command: typed by the command's definition, in definition order, nested under a
+ * send for a registered command: typed by the command's definition (an attachment option takes an uploaded file's id), in definition order, nested under a
  * subcommand/group when given. Values the Discord client would never let a user submit (missing required options,
  * a value outside `choices`, `min/max_value`, `min/max_length`, an unknown option) throw in the test instead,
  * because the bot can never receive them. Autocomplete mode follows Discord: numbers arrive as the typed strings,
  * required options may be missing, and exactly one option carries `focused: true`.
  */
 import { ApplicationCommandOptionType } from 'discord-api-types/v10';
-import type { APIInteractionDataResolvedChannel, APIInteractionDataResolvedGuildMember, APIRole, APIUser } from 'discord-api-types/v10';
+import type { APIAttachment, APIInteractionDataResolvedChannel, APIInteractionDataResolvedGuildMember, APIRole, APIUser } from 'discord-api-types/v10';
 import { NarratorError } from '../../../src/services/errors.js';
 import type { StoredCommand } from './commandRegistry.js';
 import { isBasicOption, isSubcommand, isSubcommandGroup } from './schemas.js';
@@ -35,6 +35,7 @@ export interface ResolvedData {
   members?: Record<string, APIInteractionDataResolvedGuildMember>;
   roles?: Record<string, APIRole>;
   channels?: Record<string, APIInteractionDataResolvedChannel>;
+  attachments?: Record<string, APIAttachment>;
 }
 
 export interface OptionContext {
@@ -45,6 +46,8 @@ export interface OptionContext {
   readonly mode: 'command' | 'autocomplete';
   /** Autocomplete only: the option the user is typing in. */
   readonly focused?: string;
+  /** Files uploaded with `fake.uploadAttachment` (an attachment option's value is the upload's id). */
+  readonly attachment?: (id: string) => APIAttachment | undefined;
 }
 
 function misuse(message: string): NarratorError {
@@ -169,8 +172,15 @@ function checkValue(def: BasicOptionDefinition, value: OptionValue, path: string
       };
       return value;
     }
+    case ApplicationCommandOptionType.Attachment: {
+      // The user picked a file: Discord uploads it first and sends its id, with the file in `resolved.attachments`.
+      const attachment = typeof value === 'string' ? ctx.attachment?.(value) : undefined;
+      if (!attachment) throw misuse(`${where} takes the id of a file uploaded with fake.uploadAttachment, got ${JSON.stringify(value)}.`);
+      resolved.attachments = { ...resolved.attachments, [value as string]: attachment };
+      return value;
+    }
     default:
-      throw misuse(`${where} has type ${def.type}, which the fake does not support (attachments cannot be uploaded through it).`);
+      throw misuse(`${where} has type ${def.type}, which the fake does not support.`);
   }
 }
 

@@ -27,6 +27,8 @@ export interface StoredAttachment {
   /** Voice-message metadata, as the bot sent it. */
   readonly durationSecs?: number;
   readonly waveform?: string;
+  /** A user's file: the size Discord reports (a test may make it lie); default the real size. */
+  readonly declaredSize?: number;
 }
 
 export interface InteractionLink {
@@ -52,7 +54,12 @@ export interface StoredMessage {
   /** The `allowed_mentions` the bot asked for on the last write (tests check user text is not pinging anyone). */
   allowedMentions: MessagePayload['allowed_mentions'];
   deleted: boolean;
+  /** A user's message: who and which roles its content mentions (Discord parses them from the content). */
+  readonly mentions?: { readonly users: readonly string[]; readonly roles: readonly string[] };
 }
+
+/** A user's message content: at most 4000 characters (Nitro), as Discord's client allows. */
+export const MAX_USER_CONTENT_LENGTH = 4000;
 
 export interface NewMessageOptions {
   readonly webhookId?: string;
@@ -115,6 +122,32 @@ export class MessageStore {
     return message;
   }
 
+  /**
+   * A message a user posts (not through the bot's REST): content and already-uploaded files. Mentions are parsed
+   * from the content as Discord does (`<@id>`, `<@!id>`, `<@&role>`), so the message carries them like a real one.
+   */
+  createFromUser(channelId: string, authorId: string, content: string, files: readonly StoredAttachment[]): StoredMessage {
+    const users = [...new Set([...content.matchAll(/<@!?(\d{5,25})>/g)].map((m) => m[1]!))].filter((id) => this.world.users.has(id));
+    const roles = [...new Set([...content.matchAll(/<@&(\d{5,25})>/g)].map((m) => m[1]!))];
+    const message: StoredMessage = {
+      id: this.world.ids.next(),
+      channelId,
+      authorId,
+      createdAt: new Date().toISOString(),
+      editedAt: null,
+      content,
+      embeds: [],
+      components: [],
+      flags: 0,
+      attachments: [...files],
+      allowedMentions: undefined,
+      deleted: false,
+      mentions: { users, roles },
+    };
+    this.#messages.set(message.id, message);
+    return message;
+  }
+
   delete(messageId: string): void {
     this.get(messageId).deleted = true;
   }
@@ -148,13 +181,21 @@ export class MessageStore {
       id: a.id,
       filename: a.filename,
       content_type: a.contentType,
-      size: a.bytes.byteLength,
+      size: a.declaredSize ?? a.bytes.byteLength,
       url: a.url,
       proxy_url: a.url,
       ...(a.description !== undefined ? { description: a.description } : {}),
       ...(a.durationSecs !== undefined ? { duration_secs: a.durationSecs } : {}),
       ...(a.waveform !== undefined ? { waveform: a.waveform } : {}),
     }));
+    const channel = this.world.findChannel(message.channelId);
+    const mentions = (message.mentions?.users ?? []).map((id) => {
+      const user = this.world.apiUser(id);
+      // In a server, Discord attaches each mentioned user's member (without its user) to the mention.
+      if (!channel || !this.world.guild(channel.guildId).members.has(id)) return user;
+      const { user: _user, ...member } = this.world.apiMember(channel.guildId, id);
+      return { ...user, member };
+    });
     return {
       id: message.id,
       channel_id: message.channelId,
@@ -164,8 +205,8 @@ export class MessageStore {
       edited_timestamp: message.editedAt,
       tts: false,
       mention_everyone: false,
-      mentions: [],
-      mention_roles: [],
+      mentions,
+      mention_roles: [...(message.mentions?.roles ?? [])],
       attachments,
       // Embeds and components pass through as the bot sent them (validated as objects, not field by field).
       embeds: message.embeds as APIEmbed[],

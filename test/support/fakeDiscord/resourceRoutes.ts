@@ -10,19 +10,27 @@ import type { CommandRegistry } from './commandRegistry.js';
 import { discordErrors, formErrorFromZod, invalidFormBody } from './discordHttpError.js';
 import type { MessageStore } from './messageStore.js';
 import { hasPermission } from './permissions.js';
-import type { Route, RouteRequest } from './restServer.js';
+import type { Route, RouteRequest, RouteResponse } from './restServer.js';
 import { commandDefinition, commandList, messagePayload } from './schemas.js';
+import type { Upload, UserUploads } from './userUploads.js';
 import type { World } from './world.js';
 
 export interface ResourceRouteDeps {
   readonly world: World;
   readonly messages: MessageStore;
+  /** Users' files: served with their test-chosen delivery, and counted. */
+  readonly uploads: UserUploads;
   readonly commands: CommandRegistry;
   readonly gatewayUrl: () => string;
 }
 
 export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
-  const { world, messages, commands } = deps;
+  const { world, messages, commands, uploads } = deps;
+  /** A user's file as the CDN serves it: its delivery as the test chose, every byte sent counted. */
+  const serveUpload = (upload: Upload): RouteResponse => {
+    const onSent = uploads.recordRequest(upload);
+    return { status: 200, bytes: upload.bytes, contentType: upload.contentType, ...(upload.delivery ? { delivery: upload.delivery } : {}), onSent };
+  };
   const bot = world.bot.id;
 
   const gatewayBot = (): RESTGetAPIGatewayBotResult => ({
@@ -273,9 +281,23 @@ export function resourceRoutes(deps: ResourceRouteDeps): Route[] {
       auth: false,
       raw: true,
       handle: (req) => {
+        const upload = uploads.get(req.params[1] ?? '');
+        if (upload && upload.channelId === req.params[0]) return serveUpload(upload);
         const attachment = messages.attachment(req.params[0] ?? '', req.params[1] ?? '');
         if (!attachment) throw discordErrors.notFound();
         return { status: 200, bytes: attachment.bytes, contentType: attachment.contentType };
+      },
+    },
+    {
+      // A file given to a command's attachment option (Discord: cdn.discordapp.com/ephemeral-attachments/…).
+      method: 'GET',
+      pattern: /^\/ephemeral-attachments\/(\d+)\/(\d+)\/([^/]+)$/,
+      auth: false,
+      raw: true,
+      handle: (req) => {
+        const upload = uploads.get(req.params[1] ?? '');
+        if (!upload || upload.channelId !== undefined || req.params[0] !== world.applicationId) throw discordErrors.notFound();
+        return serveUpload(upload);
       },
     },
   ];

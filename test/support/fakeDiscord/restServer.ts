@@ -28,7 +28,19 @@ export interface RouteRequest {
 
 export type RouteResponse =
   | { readonly status: number; readonly json?: unknown }
-  | { readonly status: number; readonly bytes: Uint8Array; readonly contentType: string };
+  | { readonly status: number; readonly bytes: Uint8Array; readonly contentType: string; readonly delivery?: Delivery; readonly onSent?: (bytes: number, complete: boolean) => void };
+
+/** How a download is served, for tests of a client's limits: in chunks, slowly, without a Content-Length. */
+export interface Delivery {
+  /** Bytes per write (default: all at once). */
+  readonly chunkBytes?: number;
+  /** Pause between writes, ms (default 0). */
+  readonly delayMs?: number;
+  /** Send no Content-Length (chunked transfer encoding), as a server that does not know the size would. */
+  readonly omitLength?: boolean;
+  /** A Content-Length that lies (the body is still the real bytes; the client must not trust it). */
+  readonly contentLength?: number;
+}
 
 export interface Route {
   readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -147,8 +159,15 @@ function isErrorBody(json: unknown): json is { code: number } {
 
 function send(res: ServerResponse, response: RouteResponse): void {
   if ('bytes' in response) {
-    res.writeHead(response.status, { 'content-type': response.contentType, 'content-length': response.bytes.byteLength });
-    res.end(response.bytes);
+    const d = response.delivery;
+    const length = d?.omitLength ? {} : { 'content-length': d?.contentLength ?? response.bytes.byteLength };
+    res.writeHead(response.status, { 'content-type': response.contentType, ...length });
+    if (!d?.chunkBytes && !d?.delayMs) {
+      res.end(response.bytes);
+      response.onSent?.(response.bytes.byteLength, true);
+      return;
+    }
+    streamBody(res, response.bytes, d, response.onSent);
     return;
   }
   if (response.json === undefined) {
@@ -159,4 +178,36 @@ function send(res: ServerResponse, response: RouteResponse): void {
   const text = JSON.stringify(response.json);
   res.writeHead(response.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
+}
+
+/**
+ * Writes `bytes` in `chunkBytes` pieces with `delayMs` between them, each after the previous one was flushed, and
+ * stops as soon as the client goes away — so `onSent` tells how much a client that gave up early really took.
+ */
+function streamBody(res: ServerResponse, bytes: Uint8Array, d: Delivery, onSent?: (bytes: number, complete: boolean) => void): void {
+  const size = d.chunkBytes && d.chunkBytes > 0 ? d.chunkBytes : bytes.byteLength;
+  let sent = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let finished = false;
+  const finish = (complete: boolean) => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    onSent?.(sent, complete);
+  };
+  res.on('close', () => finish(sent >= bytes.byteLength && res.writableFinished));
+  const step = () => {
+    if (res.destroyed) return finish(false);
+    if (sent >= bytes.byteLength) {
+      res.end(() => finish(true));
+      return;
+    }
+    const piece = bytes.subarray(sent, sent + size);
+    sent += piece.byteLength;
+    res.write(piece, () => {
+      if (res.destroyed) return finish(false);
+      timer = setTimeout(step, d.delayMs ?? 0);
+    });
+  };
+  step();
 }
