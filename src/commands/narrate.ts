@@ -233,6 +233,8 @@ export const narrate: Command = {
         maxTextChars,
         resolveMention,
         ...(dictionary.length ? { dictionary } : {}),
+        ...(settings && Object.keys(settings.aliases).length ? { aliases: settings.aliases } : {}),
+        ...(plan.voices.length > 1 ? { voices: plan.voices } : {}),
       },
       ctx.orchestrator,
       ctx.logger,

@@ -97,6 +97,9 @@ function resumeOne(
     return guild.channels.cache.get(id)?.name;
   };
   const maxTextChars = settings.maxChars ?? MAX_TEXT_CHARS;
+  // The aliases as they are now: a script re-plans with the server's current names (an alias removed meanwhile
+  // makes its tag unknown, and the narration is dropped like one whose voice was removed).
+  const aliases = Object.keys(settings.aliases).length ? settings.aliases : undefined;
   let plan: NarrationPlan;
   try {
     plan = ctx.orchestrator.plan({
@@ -106,6 +109,7 @@ function resumeOne(
       maxTextChars,
       resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
+      ...(aliases ? { aliases } : {}),
     });
   } catch (err) {
     return drop(`does not plan any more: ${String(err)}`, true);
@@ -122,6 +126,8 @@ function resumeOne(
       maxTextChars,
       resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
+      ...(aliases ? { aliases } : {}),
+      ...(plan.voices.length > 1 ? { voices: plan.voices } : {}),
       ...(startChunk > 0 ? { startChunk } : {}),
     },
     ctx.orchestrator,
