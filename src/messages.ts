@@ -9,6 +9,7 @@
  */
 import { isNarratorError } from './services/errors.js';
 import { TextTooLongError } from './services/text/index.js';
+import { VoiceTagUnknownError } from './services/text/voiceTags.js';
 
 export type Lang = 'vi' | 'en';
 
@@ -362,6 +363,10 @@ const en = {
   errDictionarySayTooLong: (p: { max: number }) => `What to say is too long: at most ${p.max} characters.`,
   errDictionaryFull: (p: { max: number }) => `The dictionary is full (${p.max} words). Remove one first.`,
   errDictionaryEntryInvalid: (p: { word: number; say: number }) => `A word is 1 to ${p.word} characters and what to say 1 to ${p.say}.`,
+
+  // --- several voices in one narration (issue 11): voice tags ---
+  errVoiceTagUnknown: (p: { tag: string; known: string }) =>
+    `The text uses the voice tag ${p.tag}, but no voice or alias has that name, so nothing was read. Known names: ${p.known}. (An admin can add one with \`/settings alias\`.)`,
 };
 
 export type Texts = typeof en;
@@ -614,6 +619,10 @@ const vi: Texts = {
   errDictionarySayTooLong: (p) => `Cách đọc quá dài: tối đa ${p.max} ký tự.`,
   errDictionaryFull: (p) => `Từ điển đã đầy (${p.max} từ). Hãy xoá bớt một từ trước.`,
   errDictionaryEntryInvalid: (p) => `Mỗi từ dài 1 đến ${p.word} ký tự, cách đọc dài 1 đến ${p.say} ký tự.`,
+
+  // --- several voices in one narration (issue 11): voice tags ---
+  errVoiceTagUnknown: (p) =>
+    `Văn bản dùng thẻ giọng ${p.tag}, nhưng không có giọng hay bí danh nào tên như vậy, nên chưa đọc gì. Các tên hợp lệ: ${p.known}. (Quản trị viên có thể thêm bằng \`/settings alias\`.)`,
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
@@ -686,6 +695,7 @@ export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): str
   const t = texts(lang);
   if (!isNarratorError(err)) return t.errUnexpected();
   if (err instanceof TextTooLongError) return t.errTextTooLong(err);
+  if (err instanceof VoiceTagUnknownError) return t.errVoiceTagUnknown(voiceTagParams(err));
   const known = codeText(lang, err.code, ctx);
   if (known !== undefined) return known;
   switch (err.kind) {
@@ -703,6 +713,16 @@ export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): str
       // A user error the table does not know yet: its message is written for users (English only).
       return lang === 'en' ? err.message : t.errUnexpected();
   }
+}
+
+/** The unknown tag and the known names as code (a name may hold `_`), the list cut to fit any reply. */
+function voiceTagParams(err: VoiceTagUnknownError): { tag: string; known: string } {
+  const names = err.known.map((name) => `\`[${inlineCodeSafe(name)}]\``);
+  // Whole names only (a cut inside one would open a code span that never closes).
+  let length = 0;
+  const shown = names.filter((name) => (length += name.length + 2) <= 1200);
+  const known = shown.join(', ') + (shown.length < names.length ? ', …' : '');
+  return { tag: `\`[${inlineCodeSafe(err.tag)}]\``, known: known || '—' };
 }
 
 /** The text for one error code, or undefined when this table does not know the code. */
