@@ -1,0 +1,105 @@
+/**
+ * Several voices in one /narrate (issue 11, part 3), end to end: the real bot (child process) against the fake
+ * Discord and the RunPod emulator, with its SQLite database in a file the test owns.
+ *
+ * - `/settings alias name:Minh voice:male_north_2`, then `/narrate` with `[narrator] … [Minh] … Lan: …`: the jobs
+ *   carry the narrator's, then the aliased voice's `ref_name` (the script form reads as Lan's alias too), in text
+ *   order, and the final reply names every voice heard.
+ * - An unknown tag: a private refusal naming the tag and the known names (English and Vietnamese), and no job.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FakeDiscord, type Invocation } from './support/fakeDiscord/index.js';
+import { commandDefinitions, contentOf, createVoiceGuild, startBot, type BotProcess } from './support/botHarness.js';
+import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
+import { fakeSynthesize } from './support/fakeVoice.js';
+
+/** Short audio for every job: playback (real time) stays quick whatever the text. */
+const quickVoice = () => fakeSynthesize('xin chào', 2);
+const VOICES = ['narrator', 'male_north_2', 'female_south'];
+
+/** The answer of a command that defers (ephemerally) and then edits its reply: the edit's text. */
+async function answered(inv: Invocation): Promise<string> {
+  const first = await inv.acknowledged();
+  if (first.type === 4) return contentOf(first);
+  return contentOf(await inv.waitForEdit(() => true, 15_000));
+}
+
+describe('several voices in one /narrate, end to end (SQLite)', () => {
+  let fake: FakeDiscord;
+  let runpod: RunPodEmulator;
+  let bot: BotProcess | undefined;
+  let dbDir: string;
+
+  before(async () => {
+    runpod = await startRunPodEmulator({ workers: 3, jobTimeMs: () => 100, synth: quickVoice, voices: VOICES });
+    fake = await FakeDiscord.start({ commands: commandDefinitions() });
+    dbDir = await mkdtemp(join(tmpdir(), 'narrator-voices-db-'));
+    bot = await startBot({
+      fake,
+      runpod,
+      env: { DATABASE_URL: `sqlite:${join(dbDir, 'narrator.db')}`, CACHE_MAX_MB: '0', TTS_VOICES: VOICES.join(',') },
+    });
+  });
+
+  after(async () => {
+    await bot?.dispose();
+    await fake.close();
+    await runpod.close();
+    await rm(dbDir, { recursive: true, force: true });
+  });
+
+  test('a stored alias: [Minh] and "Lan:" read in their voices, in order; the reply names every voice', async () => {
+    const { guild, text, users } = createVoiceGuild(fake, 'Xóm nhỏ', ['alice']);
+    const alias = (name: string, voice: string) =>
+      answered(fake.invokeCommand({ user: guild.ownerId, guild: guild.id, channel: text.id, name: 'settings', subcommand: 'alias', options: { name, voice } }));
+    assert.equal(await alias('Minh', 'male_north_2'), '✅ `[minh]` now reads with the voice **male_north_2**.');
+    assert.equal(await alias('lan', 'female_south'), '✅ `[lan]` now reads with the voice **female_south**.');
+
+    const script = [
+      '[narrator] Trời đã tối dần, những ngọn đèn đường lần lượt bật sáng.',
+      '[Minh] Anh phải về thôi, muộn lắm rồi em ạ, mẹ đang đợi ở nhà!',
+      'Lan: Em sẽ chờ anh ở đây thêm một lúc nữa nhé, anh đi cẩn thận.',
+    ].join('\n');
+    const inv = fake.invokeCommand({ user: users.alice!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: script } });
+    await inv.deferred();
+    const done = await inv.waitForEdit((e) => e.files.length > 0, 60_000);
+    assert.match(contentOf(done), /^✅ Narrated · .* · voice \*\*narrator, male_north_2, female_south\*\* · speed /);
+
+    const sent = [...runpod.jobs].sort((a, b) => a.submittedAt - b.submittedAt).map((j) => [String(j.input['ref_name']), String(j.input['text'])]);
+    assert.deepEqual(sent, [
+      ['sample/narrator.wav', 'Trời đã tối dần, những ngọn đèn đường lần lượt bật sáng.'],
+      ['sample/male_north_2.wav', 'Anh phải về thôi, muộn lắm rồi em ạ, mẹ đang đợi ở nhà!'],
+      ['sample/female_south.wav', 'Em sẽ chờ anh ở đây thêm một lúc nữa nhé, anh đi cẩn thận.'],
+    ]);
+    assert.deepEqual(runpod.activeJobs(), []);
+  });
+
+  test('an unknown tag: refused privately, naming it and the known names, in the user’s language; no job', async () => {
+    const { guild, text, users } = createVoiceGuild(fake, 'Phố cổ', ['bob']);
+    await answered(
+      fake.invokeCommand({ user: guild.ownerId, guild: guild.id, channel: text.id, name: 'settings', subcommand: 'alias', options: { name: 'minh', voice: 'male_north_2' } }),
+    );
+    const jobsBefore = runpod.jobs.length;
+    const script = '[minh] Anh về đi, muộn rồi! [Zed] Tôi là ai vậy?';
+    const refusal = async (locale: 'en-US' | 'vi') => {
+      const reply = await fake.invokeCommand({ user: users.bob!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: script }, locale }).replied();
+      const data = reply.data as { content?: string; flags?: number };
+      assert.equal((data.flags ?? 0) & 64, 64, 'the refusal is private');
+      return data.content ?? '';
+    };
+    const known = '`[minh]`, `[narrator]`, `[male_north_2]`, `[female_south]`';
+    assert.equal(
+      await refusal('en-US'),
+      `The text uses the voice tag \`[Zed]\`, but no voice or alias has that name, so nothing was read. Known names: ${known}. (An admin can add one with \`/settings alias\`.)`,
+    );
+    assert.equal(
+      await refusal('vi'),
+      `Văn bản dùng thẻ giọng \`[Zed]\`, nhưng không có giọng hay bí danh nào tên như vậy, nên chưa đọc gì. Các tên hợp lệ: ${known}. (Quản trị viên có thể thêm bằng \`/settings alias\`.)`,
+    );
+    assert.equal(runpod.jobs.length, jobsBefore, 'no job for a refused narration');
+  });
+});
