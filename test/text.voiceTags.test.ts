@@ -69,6 +69,7 @@ describe('voice tags: where a tag stands', () => {
     assert.throws(() => splitVoiceRuns('[cu] Xin chào.', { defaultVoice: 'narrator', names }), VoiceTagUnknownError);
     assert.equal(normalizeAlias(' [Minh] '), 'minh');
     assert.equal(normalizeAlias('a b'), undefined);
+    assert.equal(normalizeAlias('[42]'), undefined, 'a name without a letter is never a tag, so never an alias');
   });
 
   test('an unknown tag in tag position throws, naming it and every known name; the same name elsewhere is text', () => {

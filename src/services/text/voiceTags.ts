@@ -64,15 +64,18 @@ export class VoiceTagUnknownError extends NarratorError {
 /** An alias is a tag name: `[minh]`, or `Minh:` at the start of a line (set by /settings alias or --voices-map). */
 export const ALIAS_MAX_CHARS = 32;
 const ALIAS = /^[\p{L}\p{M}\p{N}_-]+$/u;
+const HAS_LETTER = /\p{L}/u;
 
-/** `[Minh]` or ` minh ` → `minh`; undefined when it is not a valid alias name. */
+/**
+ * `[Minh]` or ` minh ` → `minh`; undefined when it is not a valid alias name. A name needs a letter, as a tag does
+ * (`[1]` is a footnote, not a tag), so an alias that could never be used as a tag is refused when it is set.
+ */
 export function normalizeAlias(raw: string): string | undefined {
   const alias = raw.trim().replace(/^\[(.*)\]$/, '$1').trim().toLowerCase();
-  return alias.length >= 1 && [...alias].length <= ALIAS_MAX_CHARS && ALIAS.test(alias) ? alias : undefined;
+  return alias.length >= 1 && [...alias].length <= ALIAS_MAX_CHARS && ALIAS.test(alias) && HAS_LETTER.test(alias) ? alias : undefined;
 }
 
 const NAME = String.raw`[\p{L}\p{M}\p{N}_.\-]{1,64}`;
-const HAS_LETTER = /\p{L}/u;
 /** `[name]`, spaces inside allowed; group 1 is the name. */
 const BRACKET_TAG = new RegExp(String.raw`\[[^\S\n]*(${NAME})[^\S\n]*\]`, 'gu');
 /** `name:` at a line's start; group 1 is the name. */
