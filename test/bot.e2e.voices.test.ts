@@ -41,7 +41,8 @@ describe('several voices in one /narrate, end to end (SQLite)', () => {
     bot = await startBot({
       fake,
       runpod,
-      env: { DATABASE_URL: `sqlite:${join(dbDir, 'narrator.db')}`, CACHE_MAX_MB: '0', TTS_VOICES: VOICES.join(',') },
+      // One job at a time: the emulator receives them in the order they were started (text order).
+      env: { DATABASE_URL: `sqlite:${join(dbDir, 'narrator.db')}`, CACHE_MAX_MB: '0', TTS_VOICES: VOICES.join(','), MAX_CONCURRENT_JOBS: '1' },
     });
   });
 

@@ -52,6 +52,8 @@ function narrate(args: string[]): Promise<Run> {
         RUNPOD_ENDPOINT_ID: emu.endpointId,
         RUNPOD_BASE_URL: emu.baseUrl,
         TTS_VOICES: VOICES.join(','),
+        // One job at a time: the emulator receives them in the order they were started (text order).
+        MAX_CONCURRENT_JOBS: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

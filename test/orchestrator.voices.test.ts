@@ -53,7 +53,7 @@ afterEach(async () => {
   await emu.close();
 });
 
-async function setup() {
+async function setup(concurrency = 3) {
   emulator = await startRunPodEmulator({ workers: 3, jobTimeMs: () => 40, voices: VOICES });
   const backend = new RunPodBackend({
     apiKey: emulator.apiKey,
@@ -71,7 +71,7 @@ async function setup() {
   const cache = new AudioCache({ dir, maxBytes: 64 * 1024 * 1024 });
   const orch = new Orchestrator({
     backend,
-    scheduler: new FairScheduler(3),
+    scheduler: new FairScheduler(concurrency),
     cache,
     voices: VOICES,
     defaultVoice: 'narrator',
@@ -118,7 +118,9 @@ function pausesMs(samples: Float32Array, sampleRate: number): number[] {
 }
 
 test('a three-voice script: every job carries the ref_name of its line, in text order; the plan lists every voice', async () => {
-  const { emu, orch } = await setup();
+  // One job at a time, so the order the emulator receives them in is the order they were started in (with more,
+  // concurrent /run requests may overtake each other on the way).
+  const { emu, orch } = await setup(1);
   const plan = orch.plan({ text: SCRIPT, aliases: ALIASES });
   assert.deepEqual(plan.voices, VOICES, 'every voice heard, in order of first appearance');
   assert.equal(plan.voice, 'narrator');
@@ -127,6 +129,14 @@ test('a three-voice script: every job carries the ref_name of its line, in text 
   assert.deepEqual(segments.map((s) => s.text), EXPECTED.map(([, text]) => text));
   assert.equal(summary.chunks, EXPECTED.length);
   assert.equal(summary.charsSynthesized, summary.spokenChars);
+});
+
+test('with three jobs at once, every job still carries the ref_name of its own line', async () => {
+  const { emu, orch } = await setup(3);
+  await collect(orch.narrate({ text: SCRIPT, aliases: ALIASES }));
+  const byText = new Map(emu.jobs.map((j) => [String(j.input['text']), String(j.input['ref_name'])]));
+  assert.equal(emu.jobs.length, EXPECTED.length);
+  assert.deepEqual(EXPECTED.map(([, text]) => [byText.get(text), text]), EXPECTED);
 });
 
 test('an unknown tag is refused before any job: nothing reaches the emulator', async () => {
