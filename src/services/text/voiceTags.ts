@@ -6,6 +6,7 @@
  * - `[name]` at the start of a line (only spaces before it), after a sentence end on the same line (`.` `!` `?` `…`,
  *   possibly followed by closing quotes or brackets, then optional spaces: `Trời tối dần. [minh] Anh về đi!`), or
  *   right after another tag (`[narrator] [minh] …`: the last one wins). Spaces inside the brackets are allowed.
+ *   These rules look at most 64 characters back (`LOOK_BACK`), so scanning stays linear on a long one-line file.
  * - `name:` at the start of a line, followed by a space or the line's end (the script form `Minh: Anh về đi!`), and
  *   only when `name` is a known voice or alias: otherwise the line is plain text, so "Note: …" stays text.
  * - Never `[x](url)` (a markdown link), never inside code (fenced blocks or inline code), never a name without a
@@ -85,6 +86,11 @@ const AFTER_SENTENCE_END = /[.!?…]["'”’»)\]]*[^\S\n]*$/u;
 /** Fenced code, inline code (as markdown.ts reads them): no tag inside. An unclosed fence runs to the end. */
 const CODE = /```[\s\S]*?(?:```|$(?![\s\S]))|``(?!`)[^\n]+?``|`[^`\n]+`/gu;
 const BLANK_LINE = /\n[^\S\n]*\n/u;
+/**
+ * How far before a `[` the position rules look (a sentence end, closing marks, spaces, a previous tag): bounded, so a
+ * long file on one line full of brackets stays linear. More closing marks and spaces than this: not a tag position.
+ */
+const LOOK_BACK = 64;
 
 interface Tag {
   readonly start: number;
@@ -99,9 +105,27 @@ interface Tag {
  */
 export function splitVoiceRuns(raw: string, options: { readonly defaultVoice: string; readonly names: VoiceNames }): VoiceRun[] {
   const { defaultVoice, names } = options;
+  // Code spans, in order and apart: a binary search finds the one that could hold a position.
   const code: [number, number][] = [...raw.matchAll(CODE)].map((m) => [m.index, m.index + m[0].length]);
-  const inCode = (at: number): boolean => code.some(([from, to]) => at >= from && at < to);
-  const lineStart = (at: number): number => raw.lastIndexOf('\n', at - 1) + 1;
+  const inCode = (at: number): boolean => {
+    let lo = 0;
+    let hi = code.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const [from, to] = code[mid]!;
+      if (at < from) hi = mid - 1;
+      else if (at >= to) lo = mid + 1;
+      else return true;
+    }
+    return false;
+  };
+  /** The text before `at` on its line, at most LOOK_BACK characters of it, and whether that is all of it. */
+  const before = (at: number): { text: string; whole: boolean } => {
+    const from = Math.max(0, at - LOOK_BACK);
+    // Not lastIndexOf: on a long line it would scan back to the line's start for every bracket.
+    for (let i = at - 1; i >= from; i--) if (raw.charCodeAt(i) === 10) return { text: raw.slice(i + 1, at), whole: true };
+    return { text: raw.slice(from, at), whole: from === 0 };
+  };
 
   const tags: Tag[] = [];
   const candidates = [
@@ -121,9 +145,10 @@ export function splitVoiceRuns(raw: string, options: { readonly defaultVoice: st
       continue;
     }
     if (raw[end] === '(') continue; // [text](url): a link
-    const before = raw.slice(lineStart(start), start);
-    const afterTag = previous !== undefined && raw.slice(previous.end, start).trim() === '';
-    if (before.trim() !== '' && !AFTER_SENTENCE_END.test(before) && !afterTag) continue;
+    const line = before(start);
+    const atLineStart = line.whole && line.text.trim() === '';
+    const afterTag = previous !== undefined && start - previous.end <= LOOK_BACK && raw.slice(previous.end, start).trim() === '';
+    if (!atLineStart && !AFTER_SENTENCE_END.test(line.text) && !afterTag) continue;
     const voice = names.resolve(name);
     if (voice === undefined) throw new VoiceTagUnknownError(name, names.names);
     tags.push({ start, end, voice });
