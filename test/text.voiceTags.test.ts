@@ -43,6 +43,15 @@ describe('voice tags: where a tag stands', () => {
     assert.deepEqual(chunks.map((c) => c.breakBefore), ['none', 'speaker', 'speaker', 'paragraph']);
   });
 
+  test('Discord line markers before a tag at a line start: a quote, a bullet, a heading', () => {
+    const { chunks } = prepare('> [minh] Anh về đi!\n- Lan: Em chờ anh.\n>>> ## [narrator] Hết chuyện.\n> Note: ghi chú.');
+    assert.deepEqual(said(chunks), [
+      ['male_north_2', 'Anh về đi!'],
+      ['female_south', 'Em chờ anh.'],
+      ['narrator', 'Hết chuyện. Note: ghi chú.'],
+    ]);
+  });
+
   test('not tags: a link, code, a name without a letter, a bracket inside a sentence', () => {
     const text = '[bob](https://example.com) là trang. Xem nhé. [bob](<https://example.com>) nữa. `[bob]` là mã. [1] Chú thích. Gặp [bob] hôm qua.\n```\n[bob] trong khối mã\n```\nHết.';
     const { chunks, voices } = prepare(text);
@@ -124,6 +133,8 @@ const VOCABULARY = (
   'Hà Nội Sài Gòn Huế Minh Lan minh lan Narrator'
 ).split(' ');
 const ENDINGS = ['.', '.', '!', '?', '…', '!”', '?)'];
+/** Discord line markers a tag line may open with (a quote, a bullet, a heading, subtext): cleaning drops them. */
+const LINE_MARKERS = ['> ', '>>> ', '- ', '* ', '# ', '-# ', '> - '];
 /** Tag names as a writer might type them: voices, aliases, in any case. */
 const TAG_NAMES = [...VOICES, ...Object.keys(ALIASES)];
 
@@ -165,7 +176,7 @@ function generateScript(random: () => number): Script {
     if (r < 0.3) {
       // [name] on a new line (or a new paragraph), spaces allowed before it and inside the brackets.
       if (!atLineStart) text += random() < 0.3 ? '\n\n' : '\n';
-      text += `${random() < 0.2 ? '  ' : ''}[${random() < 0.2 ? ' ' : ''}${anyCase(name)}${random() < 0.2 ? ' ' : ''}]${random() < 0.2 ? '\n' : ' '}`;
+      text += `${random() < 0.2 ? '  ' : ''}${random() < 0.2 ? pick(LINE_MARKERS) : ''}[${random() < 0.2 ? ' ' : ''}${anyCase(name)}${random() < 0.2 ? ' ' : ''}]${random() < 0.2 ? '\n' : ' '}`;
       voice = target;
     } else if (r < 0.55) {
       // [name] after a sentence end on the same line, with or without a space.
@@ -175,7 +186,7 @@ function generateScript(random: () => number): Script {
     } else if (r < 0.7) {
       // The script form.
       if (!atLineStart) text += '\n';
-      text += `${anyCase(name)}: `;
+      text += `${random() < 0.2 ? pick(LINE_MARKERS) : ''}${anyCase(name)}: `;
       voice = target;
     } else if (r < 0.75) {
       // Two tags in a row: the second wins.

@@ -3,11 +3,12 @@
  * cleaning, which would drop or alter the brackets — into runs, each read by one voice.
  *
  * Where a tag may stand (anything else that looks like one is plain text and is read as written):
- * - `[name]` at the start of a line (only spaces before it), after a sentence end on the same line (`.` `!` `?` `…`,
+ * - `[name]` at the start of a line (only spaces before it, and Discord's line markers — `> `, `>>> `, `- `, `* `,
+ *   `# `, `-# ` — which cleaning removes anyway: `> [minh] …` in a quote is a tag too), after a sentence end on the same line (`.` `!` `?` `…`,
  *   possibly followed by closing quotes or brackets, then optional spaces: `Trời tối dần. [minh] Anh về đi!`), or
  *   right after another tag (`[narrator] [minh] …`: the last one wins). Spaces inside the brackets are allowed.
  *   These rules look at most 64 characters back (`LOOK_BACK`), so scanning stays linear on a long one-line file.
- * - `name:` at the start of a line, followed by a space or the line's end (the script form `Minh: Anh về đi!`), and
+ * - `name:` at the start of a line (the same markers allowed), followed by a space or the line's end (the script form `Minh: Anh về đi!`), and
  *   only when `name` is a known voice or alias: otherwise the line is plain text, so "Note: …" stays text.
  * - Never `[x](url)` (a markdown link), never inside code (fenced blocks or inline code), never a name without a
  *   letter (`[1]`, a footnote, stays text). A name uses letters, digits, `_` `.` `-` (the characters of voice and
@@ -79,8 +80,11 @@ export function normalizeAlias(raw: string): string | undefined {
 const NAME = String.raw`[\p{L}\p{M}\p{N}_.\-]{1,64}`;
 /** `[name]`, spaces inside allowed; group 1 is the name. */
 const BRACKET_TAG = new RegExp(String.raw`\[[^\S\n]*(${NAME})[^\S\n]*\]`, 'gu');
+/** Spaces and Discord line markers (quote, subtext, heading, bullet: markdown.ts's LINE_MARKERS) that may open a line. */
+const LINE_OPENING = String.raw`[^\S\n]*(?:(?:>>>|>|-#|#{1,3}|[-*+•]) +)*`;
+const ONLY_LINE_OPENING = new RegExp(`^${LINE_OPENING}$`, 'u');
 /** `name:` at a line's start; group 1 is the name. */
-const SCRIPT_TAG = new RegExp(String.raw`^[^\S\n]*(${NAME})[^\S\n]*:(?=\s|$)`, 'gmu');
+const SCRIPT_TAG = new RegExp(String.raw`^${LINE_OPENING}(${NAME})[^\S\n]*:(?=\s|$)`, 'gmu');
 /** What may stand between a sentence end and a tag: the end itself, closing quotes/brackets, spaces. */
 const AFTER_SENTENCE_END = /[.!?…]["'”’»)\]]*[^\S\n]*$/u;
 /** Fenced code, inline code (as markdown.ts reads them): no tag inside. An unclosed fence runs to the end. */
@@ -146,7 +150,7 @@ export function splitVoiceRuns(raw: string, options: { readonly defaultVoice: st
     }
     if (raw[end] === '(') continue; // [text](url): a link
     const line = before(start);
-    const atLineStart = line.whole && line.text.trim() === '';
+    const atLineStart = line.whole && ONLY_LINE_OPENING.test(line.text);
     const afterTag = previous !== undefined && start - previous.end <= LOOK_BACK && raw.slice(previous.end, start).trim() === '';
     if (!atLineStart && !AFTER_SENTENCE_END.test(line.text) && !afterTag) continue;
     const voice = names.resolve(name);
