@@ -102,7 +102,7 @@ function parseVoicesMap(spec: string): Record<string, string> {
       throw new NarratorError(
         'user',
         'bad_arguments',
-        `--voices-map: "${entry.trim()}" is not ALIAS=VOICE (an alias is 1–${ALIAS_MAX_CHARS} letters, digits, _ or -).\n${USAGE}`,
+        `--voices-map: "${entry.trim()}" is not ALIAS=VOICE (an alias is 1–${ALIAS_MAX_CHARS} letters, digits, _ or -, with a letter).\n${USAGE}`,
       );
     }
     if (Object.hasOwn(map, alias) && map[alias] !== voice) {

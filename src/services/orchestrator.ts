@@ -176,8 +176,8 @@ export class Orchestrator {
   }
 
   /**
-   * Checks a request and plans its chunks without starting anything: every user error (empty text, unknown voice,
-   * speed out of range, too long) is thrown here, synchronously, before a single GPU second is spent.
+   * Checks a request and plans its chunks without starting anything: every user error (empty text, unknown voice or
+   * voice tag, speed out of range, too long) is thrown here, synchronously, before a single GPU second is spent.
    */
   plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention' | 'dictionary' | 'aliases'>): NarrationPlan {
     const voice = request.voice ?? this.deps.defaultVoice;

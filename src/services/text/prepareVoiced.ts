@@ -11,8 +11,7 @@
  * runs (two at a paragraph), as the chunk shares of the usage ledger do. Without any tag the result is exactly
  * `prepareText`'s, every chunk in `defaultVoice`.
  */
-import type { Chunk } from './chunk.js';
-import { chunkText } from './chunk.js';
+import { chunkText, type Chunk } from './chunk.js';
 import { cleanText } from './clean.js';
 import { Dictionary } from './dictionary.js';
 import { hasSpeakable } from './invisible.js';
