@@ -25,7 +25,7 @@ import { NarratorError, isNarratorError, throwIfAborted } from '../src/services/
 import { createLogger, scrub } from '../src/services/log.js';
 import { WavFileWriter } from '../src/services/audio/wavFileWriter.js';
 import type { NarrationProgress, NarrationSummary } from '../src/services/orchestrator.js';
-import { ALIAS_MAX_CHARS, normalizeAlias } from '../src/services/text/voiceTags.js';
+import { ALIAS_MAX_CHARS, normalizeAlias } from '../src/services/text/index.js';
 
 const USAGE =
   'usage: npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--voices-map ALIAS=VOICE,…] [--speed S] [--out FILE] [--no-cache] [--json]';

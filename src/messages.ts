@@ -8,8 +8,7 @@
  * when the code is unknown here.
  */
 import { isNarratorError } from './services/errors.js';
-import { TextTooLongError } from './services/text/index.js';
-import { VoiceTagUnknownError } from './services/text/voiceTags.js';
+import { TextTooLongError, VoiceTagUnknownError } from './services/text/index.js';
 
 export type Lang = 'vi' | 'en';
 

@@ -12,7 +12,7 @@ import { PermissionFlagsBits, type AutocompleteInteraction, type ChatInputComman
 import { SPEED_MAX, SPEED_MIN, type Config } from '../services/config.js';
 import { NarratorError } from '../services/errors.js';
 import type { GuildSettings, GuildSettingsPatch } from '../services/storage/types.js';
-import { ALIAS_MAX_CHARS, normalizeAlias } from '../services/text/voiceTags.js';
+import { ALIAS_MAX_CHARS, normalizeAlias } from '../services/text/index.js';
 import { inlineCodeSafe, langOf, MESSAGE_LIMIT, texts, truncate, type Texts } from '../messages.js';
 import { answerFromStorage, guildCommand, voiceChoices, hasManageServer, localized, numberFormat, replyEphemeral } from './common.js';
 import { MAX_TEXT_CHARS } from './admission.js';

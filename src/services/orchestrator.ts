@@ -39,9 +39,7 @@ import type { FairScheduler, RequesterHandle, SlotTicket } from './scheduler.js'
 import { Stitcher } from './audio/stitch.js';
 import { decodeWavMono } from './audio/wav.js';
 import type { MonoAudio } from './audio/types.js';
-import { countChars, type Chunk, type DictionaryEntryInput } from './text/index.js';
-import { prepareVoicedText, type VoicedChunk } from './text/prepareVoiced.js';
-import { voiceNames } from './text/voiceTags.js';
+import { countChars, prepareVoicedText, voiceNames, type Chunk, type DictionaryEntryInput, type VoicedChunk } from './text/index.js';
 import type { BackendEvent, TtsBackend } from './tts/backend.js';
 
 export interface OrchestratorDeps {
