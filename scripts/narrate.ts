@@ -1,7 +1,11 @@
 /**
  * CLI: narrate text to one WAV file with the configured backend — the whole engine, no Discord.
  *
- *   npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--speed S] [--out FILE] [--no-cache] [--json]
+ *   npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--voices-map ALIAS=VOICE,…] [--speed S] [--out FILE] [--no-cache] [--json]
+ *
+ * Voice tags work as in Discord (`[minh] Anh về đi!`, `Minh: …`; src/services/text/voiceTags.ts): tag names are the
+ * configured voices and the aliases of --voices-map (what /settings alias stores for a server). An alias or a voice
+ * the map cannot use, or an unknown tag in the text, is bad input (exit 2) before any job.
  *
  * Exit codes: 0 success, 2 bad input or configuration, 1 synthesis failure (130 when interrupted).
  * A progress bar goes to stderr; with --json one final JSON line goes to stdout.
@@ -21,12 +25,16 @@ import { NarratorError, isNarratorError, throwIfAborted } from '../src/services/
 import { createLogger, scrub } from '../src/services/log.js';
 import { WavFileWriter } from '../src/services/audio/wavFileWriter.js';
 import type { NarrationProgress, NarrationSummary } from '../src/services/orchestrator.js';
+import { ALIAS_MAX_CHARS, normalizeAlias } from '../src/services/text/index.js';
 
-const USAGE = 'usage: npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--speed S] [--out FILE] [--no-cache] [--json]';
+const USAGE =
+  'usage: npm run narrate -- [TEXT] [--file PATH|-] [--voice V] [--voices-map ALIAS=VOICE,…] [--speed S] [--out FILE] [--no-cache] [--json]';
 
 interface CliArgs {
   text: string;
   voice?: string;
+  /** --voices-map as given, alias → voice; the voices are checked against the config once it is loaded. */
+  voicesMap?: Record<string, string>;
   speed?: number;
   out: string;
   noCache: boolean;
@@ -42,6 +50,7 @@ async function parseCli(argv: string[]): Promise<CliArgs> {
       options: {
         file: { type: 'string', short: 'f' },
         voice: { type: 'string', short: 'v' },
+        'voices-map': { type: 'string' },
         speed: { type: 'string', short: 's' },
         out: { type: 'string', short: 'o' },
         'no-cache': { type: 'boolean' },
@@ -79,7 +88,38 @@ async function parseCli(argv: string[]): Promise<CliArgs> {
       throw new NarratorError('user', 'speed_out_of_range', `--speed must be a number (got "${values.speed}").`);
     }
   }
-  return { text, voice: values.voice, speed, out: values.out ?? 'narration.wav', noCache: values['no-cache'] ?? false, json: values.json ?? false };
+  const voicesMap = values['voices-map'] === undefined ? undefined : parseVoicesMap(values['voices-map']);
+  return { text, voice: values.voice, ...(voicesMap ? { voicesMap } : {}), speed, out: values.out ?? 'narration.wav', noCache: values['no-cache'] ?? false, json: values.json ?? false };
+}
+
+/** `minh=male_north_2,Lan=female_south` → { minh: 'male_north_2', lan: 'female_south' }; aliases as /settings alias stores them. */
+function parseVoicesMap(spec: string): Record<string, string> {
+  const map: Record<string, string> = {};
+  for (const entry of spec.split(',')) {
+    const [rawAlias, voice, extra] = entry.split('=').map((s) => s.trim());
+    const alias = rawAlias === undefined ? undefined : normalizeAlias(rawAlias);
+    if (alias === undefined || !voice || extra !== undefined) {
+      throw new NarratorError(
+        'user',
+        'bad_arguments',
+        `--voices-map: "${entry.trim()}" is not ALIAS=VOICE (an alias is 1–${ALIAS_MAX_CHARS} letters, digits, _ or -, with a letter).\n${USAGE}`,
+      );
+    }
+    if (Object.hasOwn(map, alias) && map[alias] !== voice) {
+      throw new NarratorError('user', 'bad_arguments', `--voices-map: the alias "${alias}" is given twice.`);
+    }
+    map[alias] = voice;
+  }
+  return map;
+}
+
+/** Every voice of the map must be a configured one: a typo must not wait for the first tag that uses it. */
+function checkVoicesMap(map: Readonly<Record<string, string>>, voices: readonly string[]): void {
+  for (const [alias, voice] of Object.entries(map)) {
+    if (!voices.includes(voice)) {
+      throw new NarratorError('user', 'voice_unknown', `--voices-map: ${alias}=${voice}: unknown voice "${voice}". Available: ${voices.join(', ')}.`);
+    }
+  }
 }
 
 async function readStdin(): Promise<string> {
@@ -123,6 +163,7 @@ function progressBar(): (p: NarrationProgress) => void {
 async function run(): Promise<number> {
   const args = await parseCli(process.argv.slice(2));
   const config = await loadConfigFromEnv();
+  if (args.voicesMap) checkVoicesMap(args.voicesMap, config.voices);
   const logger = createLogger(config.logLevel);
   const engine: Engine = createEngine(config, logger);
   const abort = new AbortController();
@@ -141,6 +182,7 @@ async function run(): Promise<number> {
     const narration = engine.orchestrator.narrate({
       text: args.text,
       voice: args.voice,
+      ...(args.voicesMap ? { aliases: args.voicesMap } : {}),
       speed: args.speed,
       noCache: args.noCache,
       signal: abort.signal,

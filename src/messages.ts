@@ -8,7 +8,7 @@
  * when the code is unknown here.
  */
 import { isNarratorError } from './services/errors.js';
-import { TextTooLongError } from './services/text/index.js';
+import { TextTooLongError, VoiceTagUnknownError } from './services/text/index.js';
 import { ACCEPTED_EXTENSIONS, TextFileError, type TextFileProblem } from './services/input/textFile.js';
 
 export type Lang = 'vi' | 'en';
@@ -328,7 +328,7 @@ const en = {
   aliasSet: (p: { alias: string; voice: string }) => `✅ \`[${p.alias}]\` now reads with the voice **${p.voice}**.`,
   aliasRemoved: (p: { alias: string }) => `✅ Removed the alias \`${p.alias}\`.`,
   aliasUnknown: (p: { alias: string }) => `There is no alias \`${p.alias}\`.`,
-  aliasInvalid: (p: { max: number }) => `An alias is 1 to ${p.max} letters, digits, - or _ (for example \`minh\`).`,
+  aliasInvalid: (p: { max: number }) => `An alias is 1 to ${p.max} letters, digits, - or _, with at least one letter (for example \`minh\`).`,
   aliasTooMany: (p: { max: number }) => `This server already has ${p.max} aliases. Remove one first.`,
   voicePrefsTitle: () => '**Your voice**',
   voicePrefsRow: (p: { label: string; value: string; source: string }) => `• ${p.label}: **${p.value}** (${p.source})`,
@@ -385,6 +385,10 @@ const en = {
   messageLink: (p: { url: string }) => `💬 ${p.url}`,
   messageNothingToRead: () => 'That message has nothing I can read aloud: no text, and no .txt or .md attachment.',
   messageNotInVoice: () => 'Join a voice channel first, then use **Apps → Narrate** on the message again.',
+
+  // --- several voices in one narration (issue 11): voice tags ---
+  errVoiceTagUnknown: (p: { tag: string; known: string }) =>
+    `The text uses the voice tag ${p.tag}, but no voice or alias has that name, so nothing was read. Known names: ${p.known}. (An admin can add one with \`/settings alias\`.)`,
 };
 
 export type Texts = typeof en;
@@ -605,7 +609,7 @@ const vi: Texts = {
   aliasSet: (p) => `✅ \`[${p.alias}]\` giờ đọc bằng giọng **${p.voice}**.`,
   aliasRemoved: (p) => `✅ Đã xoá bí danh \`${p.alias}\`.`,
   aliasUnknown: (p) => `Không có bí danh \`${p.alias}\`.`,
-  aliasInvalid: (p) => `Bí danh gồm 1 đến ${p.max} chữ cái, chữ số, - hoặc _ (ví dụ \`minh\`).`,
+  aliasInvalid: (p) => `Bí danh gồm 1 đến ${p.max} chữ cái, chữ số, - hoặc _, có ít nhất một chữ cái (ví dụ \`minh\`).`,
   aliasTooMany: (p) => `Máy chủ này đã có ${p.max} bí danh. Hãy xoá bớt một cái trước.`,
   voicePrefsTitle: () => '**Giọng của bạn**',
   voicePrefsRow: (p) => `• ${p.label}: **${p.value}** (${p.source})`,
@@ -658,6 +662,10 @@ const vi: Texts = {
   messageLink: (p) => `💬 ${p.url}`,
   messageNothingToRead: () => 'Tin nhắn đó không có gì để đọc: không có chữ, cũng không có tệp .txt hay .md đính kèm.',
   messageNotInVoice: () => 'Hãy vào một kênh thoại trước, rồi dùng lại **Ứng dụng → Đọc to** trên tin nhắn.',
+
+  // --- several voices in one narration (issue 11): voice tags ---
+  errVoiceTagUnknown: (p) =>
+    `Văn bản dùng thẻ giọng ${p.tag}, nhưng không có giọng hay bí danh nào tên như vậy, nên chưa đọc gì. Các tên hợp lệ: ${p.known}. (Quản trị viên có thể thêm bằng \`/settings alias\`.)`,
 };
 
 /** Vietnamese names of the commands and options (Discord: lowercase letters, digits, - and _; ≤ 32 chars). */
@@ -732,6 +740,7 @@ export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): str
   if (!isNarratorError(err)) return t.errUnexpected();
   if (err instanceof TextTooLongError) return t.errTextTooLong(err);
   if (err instanceof TextFileError) return fileProblemText(lang, err.problem);
+  if (err instanceof VoiceTagUnknownError) return t.errVoiceTagUnknown(voiceTagParams(err));
   const known = codeText(lang, err.code, ctx);
   if (known !== undefined) return known;
   switch (err.kind) {
@@ -749,6 +758,16 @@ export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): str
       // A user error the table does not know yet: its message is written for users (English only).
       return lang === 'en' ? err.message : t.errUnexpected();
   }
+}
+
+/** The unknown tag and the known names as code (a name may hold `_`), the list cut to fit any reply. */
+function voiceTagParams(err: VoiceTagUnknownError): { tag: string; known: string } {
+  const names = err.known.map((name) => `\`[${inlineCodeSafe(name)}]\``);
+  // Whole names only (a cut inside one would open a code span that never closes).
+  let length = 0;
+  const shown = names.filter((name) => (length += name.length + 2) <= 1200);
+  const known = shown.join(', ') + (shown.length < names.length ? ', …' : '');
+  return { tag: `\`[${inlineCodeSafe(err.tag)}]\``, known: known || '—' };
 }
 
 /** The text for one error code, or undefined when this table does not know the code. */

@@ -60,6 +60,7 @@ export async function admit(ctx: CommandContext, req: AdmissionRequest): Promise
       maxTextChars: settings?.maxChars ?? req.defaultMaxChars ?? MAX_TEXT_CHARS,
       resolveMention: req.resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
+      ...(settings && Object.keys(settings.aliases).length ? { aliases: settings.aliases } : {}),
     });
   if (!storage) {
     // No database wired (unit tests, tools): the config's defaults and no limits.

@@ -42,7 +42,7 @@ function retitle(track: NarrationTrack, lang: Lang, content: string, mode: 'file
   if (outcome?.kind !== 'completed') return content;
   const t = texts(lang);
   const duration = formatDuration(outcome.audio?.durationSec ?? outcome.summary.durationSec);
-  const p = { duration, voice: track.request.voice, speed: track.request.speed };
+  const p = { duration, voice: track.voiceLabel, speed: track.request.speed };
   return content.replace(t.doneNoVoice({ duration }), mode === 'file' ? t.doneFile(p) : t.doneVoiceMessage(p));
 }
 

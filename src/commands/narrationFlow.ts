@@ -230,6 +230,8 @@ export async function runNarration(interaction: NarrationInteraction, ctx: Comma
       maxTextChars,
       resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
+      ...(settings && Object.keys(settings.aliases).length ? { aliases: settings.aliases } : {}),
+      ...(plan.voices.length > 1 ? { voices: plan.voices } : {}),
       ...(input.quote !== undefined ? { quote: input.quote } : {}),
       ...(input.sourceLink !== undefined ? { sourceLink: input.sourceLink } : {}),
     },

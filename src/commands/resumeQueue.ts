@@ -99,6 +99,9 @@ function resumeOne(
   // The entry was admitted already, under its own limit: a file's default (MAX_FILE_CHARS) is higher than a typed
   // text's, and the entry does not say which it was, so the higher default applies (the server's own limit still does).
   const maxTextChars = settings.maxChars ?? Math.max(MAX_TEXT_CHARS, ctx.config.maxFileChars);
+  // The aliases as they are now: a script re-plans with the server's current names (an alias removed meanwhile
+  // makes its tag unknown, and the narration is dropped like one whose voice was removed).
+  const aliases = Object.keys(settings.aliases).length ? settings.aliases : undefined;
   let plan: NarrationPlan;
   try {
     plan = ctx.orchestrator.plan({
@@ -108,6 +111,7 @@ function resumeOne(
       maxTextChars,
       resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
+      ...(aliases ? { aliases } : {}),
     });
   } catch (err) {
     return drop(`does not plan any more: ${String(err)}`, true);
@@ -124,6 +128,8 @@ function resumeOne(
       maxTextChars,
       resolveMention,
       ...(dictionary.length ? { dictionary } : {}),
+      ...(aliases ? { aliases } : {}),
+      ...(plan.voices.length > 1 ? { voices: plan.voices } : {}),
       ...(startChunk > 0 ? { startChunk } : {}),
     },
     ctx.orchestrator,

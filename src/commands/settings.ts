@@ -12,6 +12,7 @@ import { PermissionFlagsBits, type AutocompleteInteraction, type ChatInputComman
 import { SPEED_MAX, SPEED_MIN, type Config } from '../services/config.js';
 import { NarratorError } from '../services/errors.js';
 import type { GuildSettings, GuildSettingsPatch } from '../services/storage/types.js';
+import { ALIAS_MAX_CHARS, normalizeAlias } from '../services/text/index.js';
 import { inlineCodeSafe, langOf, MESSAGE_LIMIT, texts, truncate, type Texts } from '../messages.js';
 import { answerFromStorage, guildCommand, voiceChoices, hasManageServer, localized, numberFormat, replyEphemeral } from './common.js';
 import { MAX_TEXT_CHARS } from './admission.js';
@@ -21,10 +22,9 @@ import type { Command, CommandContext } from './types.js';
 export const DAILY_CHARS_MAX = 100_000_000;
 /** Longest cooldown the option accepts: one day. */
 export const COOLDOWN_MAX_SEC = 86_400;
-/** An alias is a tag name: `[minh]`, or `Minh:` at the start of a line. */
-export const ALIAS_MAX_CHARS = 32;
 export const MAX_ALIASES = 50;
-const ALIAS = /^[\p{L}\p{M}\p{N}_-]+$/u;
+// Alias names are the engine's business too (the CLI's --voices-map): the rule lives with the voice tags.
+export { ALIAS_MAX_CHARS, normalizeAlias };
 
 export const settings: Command = {
   data: guildCommand('settings', 'cmdSettingsDescription')
@@ -196,12 +196,6 @@ function limitsPatch(interaction: ChatInputCommandInteraction): GuildSettingsPat
     ...(userDailyChars !== undefined ? { userDailyChars } : {}),
     ...(cooldownSec !== undefined ? { cooldownSec } : {}),
   };
-}
-
-/** `[Minh]` or ` minh ` → `minh`; undefined when it is not a valid tag name. */
-export function normalizeAlias(raw: string): string | undefined {
-  const alias = raw.trim().replace(/^\[(.*)\]$/, '$1').trim().toLowerCase();
-  return alias.length >= 1 && [...alias].length <= ALIAS_MAX_CHARS && ALIAS.test(alias) ? alias : undefined;
 }
 
 /** Every setting with its value and its default. */

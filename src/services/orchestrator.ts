@@ -23,6 +23,11 @@
  * `billed` events when the call failed); a cache hit, a repeat of an earlier chunk or a join of another narration's
  * identical job costs nothing. `usage()` reads the counters at any time (after a cancel or a failure: what was spent).
  * `startChunk` resumes a narration after a restart: only the chunks from there on are synthesized, yielded and counted.
+ *
+ * Several voices (text/voiceTags.ts): each chunk carries the voice that reads it, and everything that tells two chunks
+ * apart — the job, the cache key, repeat detection, the characters to synthesize — uses the chunk's voice, so one
+ * sentence in two voices is two jobs. `plan.voice` stays the narration's own voice (the text before any tag; what a
+ * re-plan after a restart is given), `plan.voices` lists every voice heard.
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -34,7 +39,7 @@ import type { FairScheduler, RequesterHandle, SlotTicket } from './scheduler.js'
 import { Stitcher } from './audio/stitch.js';
 import { decodeWavMono } from './audio/wav.js';
 import type { MonoAudio } from './audio/types.js';
-import { countChars, prepareText, type Chunk, type DictionaryEntryInput } from './text/index.js';
+import { countChars, prepareVoicedText, voiceNames, type Chunk, type DictionaryEntryInput, type VoicedChunk } from './text/index.js';
 import type { BackendEvent, TtsBackend } from './tts/backend.js';
 
 export interface OrchestratorDeps {
@@ -70,6 +75,8 @@ export interface NarrationRequest {
   readonly playbackStartAt?: number;
   /** The server's pronunciation dictionary, applied while cleaning (before chunking: part of the cache key's text). */
   readonly dictionary?: readonly DictionaryEntryInput[];
+  /** The server's voice-tag aliases (lower-case alias → configured voice): `[minh]` may stand for `male_north_2`. */
+  readonly aliases?: Readonly<Record<string, string>>;
   /**
    * Resume after a restart: synthesize and yield from this chunk index on (earlier chunks are skipped; past the end,
    * nothing). Segments keep their plan indexes; progress counts `done` from it out of the plan's total. Default 0.
@@ -133,7 +140,7 @@ export const DEFAULT_MAX_TEXT_CHARS = 200_000;
  */
 export const SPEECH_CHARS_PER_SEC = 17;
 /** What the stitcher adds around a chunk: the pause before it, plus the ~50 ms margins trimming keeps at each edge. */
-const GAP_MS: Record<Chunk['breakBefore'], number> = { none: 0, sentence: 250, paragraph: 600 };
+const GAP_MS: Record<Chunk['breakBefore'], number> = { none: 0, sentence: 250, speaker: 400, paragraph: 600 };
 const MARGINS_MS = 100;
 
 /** Estimated playback length of one chunk (its pause included), in ms. */
@@ -146,7 +153,7 @@ export function estimateChunkMs(chunk: Pick<Chunk, 'text' | 'breakBefore'>, spee
  * before it (a space or line break, two for a paragraph), the last chunk absorbing any difference, so that the shares
  * add up to `plan.spokenChars` exactly and "all synthesized" means the same number as "asked".
  */
-export function chunkSpokenChars(plan: Pick<NarrationPlan, 'chunks' | 'spokenChars'>): number[] {
+export function chunkSpokenChars(plan: { readonly chunks: readonly Chunk[]; readonly spokenChars: number }): number[] {
   const shares = plan.chunks.map((c, i) => countChars(c.text) + (i === 0 ? 0 : c.breakBefore === 'paragraph' ? 2 : 1));
   const last = shares.length - 1;
   if (last >= 0) shares[last] = Math.max(0, shares[last]! + plan.spokenChars - shares.reduce((a, b) => a + b, 0));
@@ -167,10 +174,10 @@ export class Orchestrator {
   }
 
   /**
-   * Checks a request and plans its chunks without starting anything: every user error (empty text, unknown voice,
-   * speed out of range, too long) is thrown here, synchronously, before a single GPU second is spent.
+   * Checks a request and plans its chunks without starting anything: every user error (empty text, unknown voice or
+   * voice tag, speed out of range, too long) is thrown here, synchronously, before a single GPU second is spent.
    */
-  plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention' | 'dictionary'>): NarrationPlan {
+  plan(request: Pick<NarrationRequest, 'text' | 'voice' | 'speed' | 'maxTextChars' | 'resolveMention' | 'dictionary' | 'aliases'>): NarrationPlan {
     const voice = request.voice ?? this.deps.defaultVoice;
     if (!this.deps.voices.includes(voice)) {
       throw new NarratorError('user', 'voice_unknown', `Unknown voice "${voice}". Available: ${this.deps.voices.join(', ')}.`);
@@ -181,13 +188,16 @@ export class Orchestrator {
     }
     // The limit applies to the cleaned (spoken) text, in code points; prepareText checks it (and bounds the raw input).
     const maxSpokenChars = request.maxTextChars ?? DEFAULT_MAX_TEXT_CHARS;
-    const { chunks, spokenChars } = prepareText(request.text, {
+    // An unknown [tag] is a user error thrown here too, before any job.
+    const { chunks, spokenChars, voices } = prepareVoicedText(request.text, {
       resolveMention: request.resolveMention,
       maxSpokenChars,
       dictionary: request.dictionary,
       firstChars: this.deps.firstChunkChars,
+      defaultVoice: voice,
+      names: voiceNames(this.deps.voices, request.aliases),
     });
-    return { voice, speed, chunks, spokenChars };
+    return { voice, voices, speed, chunks, spokenChars };
   }
 
   /**
@@ -201,11 +211,12 @@ export class Orchestrator {
     if (!cache) return shares.reduce((a, b) => a + b, 0);
     const firstOf = new Map<string, number>();
     plan.chunks.forEach((c, i) => {
-      if (!firstOf.has(c.text)) firstOf.set(c.text, i);
+      if (!firstOf.has(sameAudio(c))) firstOf.set(sameAudio(c), i);
     });
     const missing = await Promise.all(
-      [...firstOf].map(async ([text, i]) => {
-        const present = await cache.has(AudioCache.key({ backend: backend.identity, voice: plan.voice, speed: plan.speed, text }));
+      [...firstOf.values()].map(async (i) => {
+        const { voice, text } = plan.chunks[i]!;
+        const present = await cache.has(AudioCache.key({ backend: backend.identity, voice, speed: plan.speed, text }));
         return present ? 0 : shares[i]!;
       }),
     );
@@ -255,9 +266,12 @@ export class Orchestrator {
 }
 
 export interface NarrationPlan {
+  /** The narration's own voice: it reads the text before any tag (and all of a text without tags). */
   readonly voice: string;
+  /** Every voice that reads something, in order of first appearance (`[voice]` alone without tags). */
+  readonly voices: readonly string[];
   readonly speed: number;
-  readonly chunks: readonly Chunk[];
+  readonly chunks: readonly VoicedChunk[];
   /** Characters of the cleaned (dictionary-applied) text, code points: what limits and budgets count. */
   readonly spokenChars: number;
 }
@@ -317,7 +331,7 @@ export class Narration {
     /** With the cache, a chunk repeated in this narration waits for its first occurrence instead of a place. */
     const firstByText = new Map<string, Promise<ChunkResult>>();
     const lastIndexOf = new Map<string, number>();
-    if (useCache) plan.chunks.forEach((c, i) => i >= this.first && lastIndexOf.set(c.text, i));
+    if (useCache) plan.chunks.forEach((c, i) => i >= this.first && lastIndexOf.set(sameAudio(c), i));
     let done = this.first;
     let offsetMs = 0;
     this.chunkControllers = plan.chunks.map(() => new AbortController());
@@ -326,11 +340,12 @@ export class Narration {
       if (i < this.first) return undefined;
       const own = this.chunkControllers[i]!;
       const signal = AbortSignal.any([this.controller.signal, own.signal]);
-      const earlier = useCache ? firstByText.get(chunk.text) : undefined;
+      const same = sameAudio(chunk);
+      const earlier = useCache ? firstByText.get(same) : undefined;
       let p: Promise<ChunkResult>;
       if (earlier) {
         p = earlier.then((r) => ({ ...r, fromCache: true }));
-        if (lastIndexOf.get(chunk.text) === i) firstByText.delete(chunk.text);
+        if (lastIndexOf.get(same) === i) firstByText.delete(same);
       } else {
         const ticket = this.slots.reserve(offsetMs, signal);
         p = this.synthesizeChunk(chunk, signal, ticket).then((r) => {
@@ -339,7 +354,7 @@ export class Narration {
           return r;
         });
         // Kept only while a later repeat is still to come, so a long narration does not hold all its audio.
-        if (useCache && lastIndexOf.get(chunk.text)! > i) firstByText.set(chunk.text, p);
+        if (useCache && lastIndexOf.get(same)! > i) firstByText.set(same, p);
       }
       offsetMs += this.estimatesMs[i]!;
       p = p.then((r) => {
@@ -471,9 +486,9 @@ export class Narration {
     for (const later of this.chunkControllers.slice(index + 1)) later.abort(reason);
   }
 
-  private async synthesizeChunk(chunk: Chunk, signal: AbortSignal, ticket: SlotTicket): Promise<ChunkResult> {
+  private async synthesizeChunk(chunk: VoicedChunk, signal: AbortSignal, ticket: SlotTicket): Promise<ChunkResult> {
     const { backend, cache } = this.deps;
-    const request = { text: chunk.text, voice: this.plan.voice, speed: this.plan.speed };
+    const request = { text: chunk.text, voice: chunk.voice, speed: this.plan.speed };
     const lowPriority = this.request.lowPriority === true;
     let retries = 0;
     /** Audio decoded inside the job (so the cache stores only audio that decodes), kept to avoid decoding twice. */
@@ -541,6 +556,11 @@ export class Narration {
       ticket.release();
     }
   }
+}
+
+/** Two chunks of a plan sound the same when both their voice and their text are: the key of repeat detection. */
+function sameAudio(chunk: VoicedChunk): string {
+  return `${chunk.voice}\u0000${chunk.text}`;
 }
 
 /** The abort reason other chunks get when one fails: a fresh error (the failure itself stays the attempt's own). */

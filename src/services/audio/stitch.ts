@@ -4,8 +4,9 @@
  *
  * Each clip's edges are trimmed at about −45 dBFS (keeping a 50 ms margin so word onsets and breaths survive),
  * faded in and out over ~10 ms so no join clicks, and preceded by a pause: 250 ms between sentences (what the
- * worker itself inserts between its internal sentences), 600 ms at a paragraph, nothing inside a split sentence and
- * nothing before the first clip. The pause heard between two chunks is the gap plus the two retained margins.
+ * worker itself inserts between its internal sentences), 400 ms where another voice takes over (a speaker change is
+ * heard as a turn, not as the same reader's next sentence), 600 ms at a paragraph, nothing inside a split sentence
+ * and nothing before the first clip. The pause heard between two chunks is the gap plus the two retained margins.
  */
 import { NarratorError } from '../errors.js';
 import { resample } from './resample.js';
@@ -102,13 +103,14 @@ export interface StitcherOptions {
   /** Rate of the narration; clips at other rates are resampled to it. */
   readonly sampleRate: number;
   readonly sentenceGapMs?: number;
+  readonly speakerGapMs?: number;
   readonly paragraphGapMs?: number;
   readonly fadeMs?: number;
   readonly trimDb?: number;
   readonly keepMs?: number;
 }
 
-const BREAK_RANK: Record<BreakBefore, number> = { none: 0, sentence: 1, paragraph: 2 };
+const BREAK_RANK: Record<BreakBefore, number> = { none: 0, sentence: 1, speaker: 2, paragraph: 3 };
 
 /** Incremental stitcher: the concatenation of everything `push` returns is the narration. */
 export class Stitcher {
@@ -131,6 +133,7 @@ export class Stitcher {
     this.#gapSamples = {
       none: 0,
       sentence: samplesFor(options.sentenceGapMs ?? 250),
+      speaker: samplesFor(options.speakerGapMs ?? 400),
       paragraph: samplesFor(options.paragraphGapMs ?? 600),
     };
     this.#fadeMs = options.fadeMs ?? 10;

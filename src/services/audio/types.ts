@@ -5,5 +5,8 @@ export interface MonoAudio {
   readonly samples: Float32Array;
 }
 
-/** Where a chunk sits relative to the previous one: decides the length of the pause before it. */
-export type BreakBefore = 'none' | 'sentence' | 'paragraph';
+/**
+ * Where a chunk sits relative to the previous one: decides the length of the pause before it. `speaker`: another
+ * voice takes over (a multi-voice script), a little longer than between two sentences of one speaker.
+ */
+export type BreakBefore = 'none' | 'sentence' | 'speaker' | 'paragraph';

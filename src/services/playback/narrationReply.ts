@@ -190,7 +190,7 @@ export async function finalMessage(
     case 'completed': {
       const duration = formatDuration(outcome.audio?.durationSec ?? outcome.summary.durationSec);
       status = outcome.played
-        ? t.done({ duration, voice: track.request.voice, speed: track.request.speed })
+        ? t.done({ duration, voice: track.voiceLabel, speed: track.request.speed })
         : t.doneNoVoice({ duration });
       audio = outcome.audio;
       break;

@@ -87,6 +87,10 @@ export interface TrackRequest {
   readonly resolveMention?: NarrationRequest['resolveMention'];
   /** The server's pronunciation dictionary, applied while cleaning (as when it was planned). */
   readonly dictionary?: NarrationRequest['dictionary'];
+  /** The server's voice-tag aliases, so the narration plans as it was admitted (`[minh]` → its voice). */
+  readonly aliases?: NarrationRequest['aliases'];
+  /** Every voice the plan uses, in order (`plan.voices`): what the reply shows for a multi-voice script. */
+  readonly voices?: readonly string[];
   /** Resume after a restart: synthesis and playback start at this chunk of the plan (the progress shows the earlier ones as done). */
   readonly startChunk?: number;
   /** What the reply quotes instead of the text (a file's name: its whole text would say nothing useful). */
@@ -221,13 +225,18 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     return !(this.synthesis && this.segmentsReceived === 0);
   }
 
+  /** The voice(s) to show: "narrator, minh_voice, lan_voice" for a script read by several. */
+  get voiceLabel(): string {
+    return this.request.voices?.length ? this.request.voices.join(', ') : this.request.voice;
+  }
+
   snapshot(): TrackSnapshot {
     return {
       id: this.id,
       phase: this.phase,
       requesterId: this.request.requesterId,
       text: this.request.text,
-      voice: this.request.voice,
+      voice: this.voiceLabel,
       speed: this.request.speed,
       chunksReady: this.chunksReady,
       chunksTotal: this.request.chunksTotal,
@@ -358,6 +367,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         maxTextChars: this.request.maxTextChars,
         resolveMention: this.request.resolveMention,
         ...(this.request.dictionary ? { dictionary: this.request.dictionary } : {}),
+        ...(this.request.aliases ? { aliases: this.request.aliases } : {}),
         ...(this.request.startChunk ? { startChunk: this.request.startChunk } : {}),
         onProgress: (event) => this.onProgress(event),
         lowPriority: options.lowPriority,

@@ -1,6 +1,7 @@
 /**
  * The text module: raw Discord text → cleaned text → chunks for the TTS worker.
- * Use `prepareText` for the whole path; the parts are exported for the CLI, tests and diagnostics.
+ * Use `prepareText` for the whole path, `prepareVoicedText` for a text that may switch voices with `[tags]` (what the
+ * engine plans with); the parts are exported for the CLI, tests and diagnostics.
  */
 export { chunkText, DEFAULT_FIRST_CHARS, DEFAULT_MAX_CHARS, DEFAULT_MIN_CHARS, type Chunk, type ChunkOptions } from './chunk.js';
 export { cleanText, type CleanOptions } from './clean.js';
@@ -27,4 +28,14 @@ export {
   type PreparedText,
 } from './prepare.js';
 export { splitSentences } from './sentences.js';
+export { prepareVoicedText, type VoicedChunk, type VoicedPrepareOptions, type VoicedText } from './prepareVoiced.js';
+export {
+  ALIAS_MAX_CHARS,
+  normalizeAlias,
+  splitVoiceRuns,
+  voiceNames,
+  VoiceTagUnknownError,
+  type VoiceNames,
+  type VoiceRun,
+} from './voiceTags.js';
 export { DEFAULT_TIME_ZONE } from './timestamp.js';

@@ -78,28 +78,31 @@ export function assertTextLength(text: string, max: number = MAX_INPUT_CHARS, ra
   return length;
 }
 
+/**
+ * With a limit, refuses a raw input beyond `RAW_INPUT_FACTOR` times it (before any cleaning) and returns its length
+ * in code points, for `assertTextLength`'s message; without a limit, undefined.
+ */
+export function boundRawInput(raw: string, max: number | undefined): number | undefined {
+  if (max === undefined) return undefined;
+  // UTF-16 length ≥ code points: only a long input needs counting here.
+  if (raw.length > RAW_INPUT_FACTOR * max) {
+    const rawChars = countChars(raw);
+    if (rawChars > RAW_INPUT_FACTOR * max) throw new TextTooLongError(rawChars, max, false);
+    return rawChars;
+  }
+  return raw.length > max ? countChars(raw) : raw.length;
+}
+
+/** The `nothing_speakable` user error. */
+export function nothingSpeakable(): NarratorError {
+  return new NarratorError('user', 'nothing_speakable', 'Nothing to read aloud: the text is empty after removing links, emoji and formatting.');
+}
+
 export function prepareText(raw: string, opts: PrepareOptions = {}): PreparedText {
   const max = opts.maxSpokenChars;
-  let rawChars: number | undefined;
-  if (max !== undefined) {
-    // UTF-16 length ≥ code points: only a long input needs counting here.
-    if (raw.length > RAW_INPUT_FACTOR * max) {
-      rawChars = countChars(raw);
-      if (rawChars > RAW_INPUT_FACTOR * max) throw new TextTooLongError(rawChars, max, false);
-    } else if (raw.length > max) {
-      rawChars = countChars(raw);
-    } else {
-      rawChars = raw.length;
-    }
-  }
+  const rawChars = boundRawInput(raw, max);
   const cleaned = cleanText(raw, opts);
   const spokenChars = max === undefined ? countChars(cleaned) : assertTextLength(cleaned, max, rawChars);
-  if (!hasSpeakable(cleaned)) {
-    throw new NarratorError(
-      'user',
-      'nothing_speakable',
-      'Nothing to read aloud: the text is empty after removing links, emoji and formatting.',
-    );
-  }
+  if (!hasSpeakable(cleaned)) throw nothingSpeakable();
   return { cleaned, chunks: chunkText(cleaned, opts), spokenChars };
 }
