@@ -6,6 +6,8 @@
  * Voice tags work as in Discord (`[minh] Anh về đi!`, `Minh: …`; src/services/text/voiceTags.ts): tag names are the
  * configured voices and the aliases of --voices-map (what /settings alias stores for a server). An alias or a voice
  * the map cannot use, or an unknown tag in the text, is bad input (exit 2) before any job.
+ * A --file is decoded as `/narrate file:` decodes attachments: UTF-8 (BOM or not) or UTF-16 with a BOM, `.srt`/`.vtt`
+ * timing stripped, binary data refused (exit 2).
  *
  * Exit codes: 0 success, 2 bad input or configuration, 1 synthesis failure (130 when interrupted).
  * A progress bar goes to stderr; with --json one final JSON line goes to stdout.
@@ -23,6 +25,7 @@ import { loadConfigFromEnv } from '../src/services/config.js';
 import { createEngine, type Engine } from '../src/services/engine.js';
 import { NarratorError, isNarratorError, throwIfAborted } from '../src/services/errors.js';
 import { createLogger, scrub } from '../src/services/log.js';
+import { decodeTextBytes, subtitlesToText, TextFileError, textFileKind, type TextFileProblem } from '../src/services/input/textFile.js';
 import { WavFileWriter } from '../src/services/audio/wavFileWriter.js';
 import type { NarrationProgress, NarrationSummary } from '../src/services/orchestrator.js';
 import { ALIAS_MAX_CHARS, normalizeAlias } from '../src/services/text/index.js';
@@ -71,11 +74,13 @@ async function parseCli(argv: string[]): Promise<CliArgs> {
   }
   let text: string;
   if (values.file !== undefined) {
+    let bytes: Uint8Array;
     try {
-      text = values.file === '-' ? await readStdin() : await readFile(values.file, 'utf8');
+      bytes = values.file === '-' ? await readStdin() : await readFile(values.file);
     } catch (err) {
       throw new NarratorError('user', 'bad_file', `Cannot read ${values.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
     }
+    text = fileText(values.file, bytes);
   } else if (positionals.length > 0) {
     text = positionals.join(' ');
   } else {
@@ -122,10 +127,40 @@ function checkVoicesMap(map: Readonly<Record<string, string>>, voices: readonly 
   }
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(): Promise<Uint8Array> {
   const parts: Buffer[] = [];
   for await (const part of process.stdin) parts.push(part as Buffer);
-  return Buffer.concat(parts).toString('utf8');
+  return Buffer.concat(parts);
+}
+
+/**
+ * The same decoding as `/narrate file:` (services/input/textFile.ts): UTF-8 with or without BOM, UTF-16 LE/BE with a
+ * BOM, binary refused, `.srt`/`.vtt` timing stripped. Any other name (or stdin) is read as plain text: on the command
+ * line the owner's own files are trusted with their names.
+ */
+function fileText(name: string, bytes: Uint8Array): string {
+  const why = (problem: TextFileProblem): string => {
+    switch (problem.kind) {
+      case 'binary':
+        return `it holds binary data${problem.format ? ` (a ${problem.format.toUpperCase()} file)` : ''}, not text`;
+      case 'encoding':
+        return 'it is not UTF-8 or UTF-16 (with a byte-order mark) text; save it as UTF-8';
+      case 'empty':
+        return 'it has no text';
+      default:
+        return problem.kind;
+    }
+  };
+  try {
+    const text = decodeTextBytes(bytes);
+    const kind = name === '-' ? undefined : textFileKind(name);
+    const result = kind === 'subtitles' ? subtitlesToText(text) : text;
+    if (result.trim() === '') throw new TextFileError({ kind: 'empty' });
+    return result;
+  } catch (err) {
+    if (err instanceof TextFileError) throw new NarratorError('user', 'bad_file', `Cannot narrate ${name === '-' ? 'stdin' : name}: ${why(err.problem)}.`);
+    throw err;
+  }
 }
 
 /** Why jobs wait, as RunPod's /health tells (runpod.ts queueReason): only `cold_start` means workers are starting. */

@@ -263,3 +263,27 @@ test('Ctrl-C during a narration cancels the jobs on the endpoint and exits 130',
     await emu.close();
   }
 });
+
+test('--file decodes as /narrate file: does: UTF-16 LE with BOM subtitles are read without their timing; a PNG named .txt exits 2 with no job', async () => {
+  const emu = await startRunPodEmulator({ workers: 2, jobTimeMs: () => 50 });
+  try {
+    const srt = '1\r\n00:00:01,000 --> 00:00:03,500\r\nTrời tối dần trên bến sông.\r\n\r\n2\r\n00:00:04,000 --> 00:00:06,000\r\n<i>Anh về đi!</i>\r\n';
+    const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(srt, 'utf16le')]);
+    const input = path.join(dir, 'cues.srt');
+    await writeFile(input, utf16);
+    const run = await narrate(['--file', input, '--out', path.join(dir, 'cues.wav'), '--no-cache'], runpodEnv(emu));
+    assert.equal(run.code, 0, run.stderr);
+    const sent = emu.jobs.map((j) => String(j.input['text'])).join(' ');
+    assert.deepEqual(words(sent), words('Trời tối dần trên bến sông. Anh về đi!'));
+
+    const png = path.join(dir, 'picture.txt');
+    await writeFile(png, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]));
+    const before = emu.jobs.length;
+    const refused = await narrate(['--file', png, '--out', path.join(dir, 'png.wav')], runpodEnv(emu));
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /Cannot narrate .*picture\.txt: it holds binary data \(a PNG file\), not text/);
+    assert.equal(emu.jobs.length, before, 'no job for a refused file');
+  } finally {
+    await emu.close();
+  }
+});
