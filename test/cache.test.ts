@@ -421,14 +421,17 @@ describe('AudioCache.getOrCreate single-flight', () => {
     const dir = freshDir();
     const cache = new AudioCache({ dir, maxBytes: 1_000_000 });
     const release = gate<Uint8Array>();
+    const started = gate<void>();
     let produced = 0;
     const produce = (): Promise<Uint8Array> => {
       produced++;
+      started.open();
       return release.promise;
     };
     const key = keyOf('same text');
     const calls = Array.from({ length: 5 }, () => cache.getOrCreate(key, produce));
-    await new Promise((r) => setImmediate(r));
+    // The job is running (not merely "one event-loop turn later", which a slow disk look-up can outlast).
+    await started.promise;
     release.open(audio('shared'));
     const results = await Promise.all(calls);
     assert.equal(produced, 1);
@@ -437,6 +440,8 @@ describe('AudioCache.getOrCreate single-flight', () => {
       [false, true, true, true, true],
     );
     for (const r of results) assert.deepEqual(r.bytes, audio('shared'));
+    // Fresh audio is handed back before it is written (off the first-audio path): wait for the write.
+    await cache.settled();
     assert.equal((await filesUnder(dir)).length, 1);
   });
 
@@ -490,7 +495,7 @@ describe('AudioCache.getOrCreate single-flight', () => {
     for (const outcome of await outcomes) {
       assert.ok(outcome.status === 'rejected' && isNarratorError(outcome.reason, 'aborted'));
     }
-    await new Promise((r) => setImmediate(r));
+    await cache.settled();
     assert.equal((await filesUnder(dir)).length, 0);
 
     // The next call starts afresh rather than joining the cancelled run.
@@ -517,6 +522,7 @@ describe('AudioCache.getOrCreate single-flight', () => {
     broken.fail(failure);
     for (const outcome of await outcomes) assert.ok(outcome.status === 'rejected' && outcome.reason === failure);
     assert.equal(produced, 1);
+    await cache.settled();
     assert.equal((await filesUnder(dir)).length, 0);
 
     const retry = await cache.getOrCreate(keyOf('flaky'), async () => {
