@@ -51,6 +51,7 @@ export function createEngine(
     defaultVoice: config.defaultVoice,
     defaultSpeed: config.defaultSpeed,
     narrationTimeoutMs: config.narrationTimeoutMs,
+    synthLookaheadMs: config.synthLookaheadMs,
     firstChunkChars: options.firstChunkChars,
     logger,
   });

@@ -47,6 +47,11 @@ export interface OrchestratorDeps {
   readonly defaultSpeed: number;
   /** Whole-narration deadline; every job still running then is cancelled. */
   readonly narrationTimeoutMs: number;
+  /**
+   * How far (ms) ahead of a paced narration's playback its chunks may be synthesized (SYNTH_LOOKAHEAD_SEC): a job
+   * waits until its chunk is due within this window. Only for requests with `paced`; default none (no limit).
+   */
+  readonly synthLookaheadMs?: number;
   /** Target length of a narration's short opening chunk (see text/chunk.ts); 0 = no short opening. Default 40. */
   readonly firstChunkChars?: number;
   readonly logger?: Logger;
@@ -68,6 +73,11 @@ export interface NarrationRequest {
   readonly lowPriority?: boolean;
   /** performance.now() time at which playback is expected to start (default: now). Chunk deadlines count from it. */
   readonly playbackStartAt?: number;
+  /**
+   * Someone listens to it in real time (voice playback): its jobs are held to the engine's synthesis look-ahead, so
+   * a /stop wastes, and memory holds, at most that much audio. Off for the CLI, file outputs and the bench.
+   */
+  readonly paced?: boolean;
   /** The server's pronunciation dictionary, applied while cleaning (before chunking: part of the cache key's text). */
   readonly dictionary?: readonly DictionaryEntryInput[];
   /**
@@ -271,7 +281,9 @@ export class Narration {
   /** One per chunk, each also stopped by the narration's own: a failure cancels only the chunks after it. */
   private readonly chunkControllers: AbortController[];
   private readonly startedAt = performance.now();
-  private readonly deadline: NodeJS.Timeout;
+  private deadline: NodeJS.Timeout;
+  /** The look-ahead this narration's jobs are held to (paced narrations only). */
+  private readonly lookaheadMs: number | undefined;
   /** This narration's place in the scheduler: its deadlines' anchor, its reserved places, pause. */
   private readonly slots: RequesterHandle;
   /** Estimated playback length of each chunk (ms), and of the whole narration. */
@@ -299,12 +311,9 @@ export class Narration {
       if (outer.aborted) this.controller.abort(outer.reason);
       else outer.addEventListener('abort', () => this.controller.abort(outer.reason), { once: true, signal: this.controller.signal });
     }
-    this.deadline = setTimeout(
-      () => this.cancel(new NarratorError('timeout', 'narration_deadline', `The narration did not finish within ${Math.round(deps.narrationTimeoutMs / 1000)} s.`)),
-      deps.narrationTimeoutMs,
-    );
-    this.deadline.unref();
-    this.playbackStart = request.playbackStartAt ?? this.startedAt;
+    this.lookaheadMs = request.paced ? deps.synthLookaheadMs : undefined;
+    this.deadline = this.armDeadline(deps.narrationTimeoutMs);
+    this.playbackStart = request.playbackStartAt ?? deps.scheduler.now();
     const startChunk = request.startChunk ?? 0;
     // Past the end (the text re-planned shorter, e.g. after a dictionary change): nothing is left to narrate.
     this.first = Math.min(startChunk, plan.chunks.length);
@@ -312,7 +321,8 @@ export class Narration {
     // Only the chunks from `first` on are played: they alone make the estimates and the deadlines.
     this.estimatesMs = plan.chunks.map((c, i) => (i < this.first ? 0 : estimateChunkMs(c, plan.speed)));
     this.totalEstimateMs = this.estimatesMs.reduce((sum, ms) => sum + ms, 0);
-    this.slots = deps.scheduler.open(this.id, this.playbackStart);
+    this.slots = deps.scheduler.open(this.id, this.playbackStart, { lookaheadMs: this.lookaheadMs });
+    this.extendDeadline();
     const useCache = deps.cache !== undefined && !request.noCache;
     /** With the cache, a chunk repeated in this narration waits for its first occurrence instead of a place. */
     const firstByText = new Map<string, Promise<ChunkResult>>();
@@ -383,6 +393,15 @@ export class Narration {
   setPlaybackStart(atMs: number): void {
     this.playbackStart = atMs;
     this.slots.setAnchor(atMs + this.correctionMs);
+    this.extendDeadline();
+  }
+
+  /**
+   * The listener's clock runs (playing) or not (a user paused the player): while it is stopped, a paced
+   * narration's look-ahead window stays where it was. The player re-bases the deadlines when it resumes.
+   */
+  setListening(listening: boolean): void {
+    this.slots.setListening(listening);
   }
 
   /** performance.now() time at which this narration's audio is expected to end (estimates corrected by real lengths). */
@@ -456,6 +475,30 @@ export class Narration {
       if (!completed) this.cancel();
       clearTimeout(this.deadline);
     }
+  }
+
+  private armDeadline(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => this.cancel(new NarratorError('timeout', 'narration_deadline', `The narration did not finish within ${Math.round(this.deps.narrationTimeoutMs / 1000)} s.`)),
+      Math.max(0, ms),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * A paced narration's last job starts only a look-ahead before its audio is due, so a 49-minute narration takes
+   * ~49 minutes to synthesize: its whole-narration deadline counts from when its last chunk is due, not from its
+   * start (which would cancel it mid-way). Unpaced narrations keep the plain timeout.
+   */
+  private extendDeadline(): void {
+    if (this.lookaheadMs === undefined || this.controller.signal.aborted) return;
+    const timeout = this.deps.narrationTimeoutMs;
+    // Deadlines are on the scheduler's clock (performance.now() in the bot; a fake one in tests).
+    const lastDueIn = this.estimatedEndAt() - this.lookaheadMs - this.deps.scheduler.now();
+    const sinceStart = performance.now() - this.startedAt;
+    clearTimeout(this.deadline);
+    this.deadline = this.armDeadline(Math.max(timeout - sinceStart, lastDueIn + timeout));
   }
 
   private correct(index: number, audio: MonoAudio): void {
