@@ -80,8 +80,6 @@ export interface RequesterStats {
   readonly active: number;
   /** Tasks started for this requester since its state was created. */
   readonly started: number;
-  /** Its next task waits for its deadline to come within the look-ahead. */
-  readonly held: boolean;
 }
 
 /** A narration's standing in the scheduler: its anchor, its reserved places, pause. Close it when done. */
@@ -171,7 +169,6 @@ export class FairScheduler {
       queued: r.queue.size,
       active: r.active,
       started: r.started,
-      held: r.holdTimer !== undefined || (r.frozenAt !== undefined && this.#heldBack(r)),
     }));
   }
 
@@ -214,6 +211,8 @@ export class FairScheduler {
       setAnchor: (anchor) => {
         requester.anchor = anchor;
         this.#refresh(requester);
+        // An earlier anchor may bring a held task within the look-ahead.
+        if (requester.lookahead !== undefined) this.#pump();
       },
       get anchor() {
         return requester.anchor;
