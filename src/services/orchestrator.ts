@@ -363,7 +363,14 @@ export class Narration {
       p.catch(() => undefined);
       return p;
     });
-    void Promise.allSettled(this.results).then(() => this.slots.close());
+    // Close the scheduler handle once every chunk has settled. Counted, not Promise.allSettled: that would keep every
+    // chunk's audio (its settled value) until the last one settles — a whole 49-minute narration in memory.
+    let unsettled = this.results.filter((r) => r !== undefined).length;
+    const settled = (): void => {
+      if (--unsettled === 0) this.slots.close();
+    };
+    if (unsettled === 0) this.slots.close();
+    for (const r of this.results) r?.then(settled, settled);
   }
 
   get signal(): AbortSignal {
