@@ -292,6 +292,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    // Nothing was heard meanwhile: the deadlines count from where the listener is, not from before the pause.
+    if (this.pausedBy === undefined) this.reanchor();
     this.narration?.resumeSynthesis?.();
     if (!this.outcomeValue) this.emit('change');
   }
