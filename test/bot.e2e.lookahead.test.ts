@@ -64,7 +64,7 @@ describe('e2e: synthesis look-ahead', () => {
     const sent = jobsSince(from).length;
     assert.ok(sent < CHUNKS.length - 1, `${sent} of ${CHUNKS.length} chunks sent to the worker half a second into ~35 s of audio`);
     const stop = fake.invokeCommand({ user: world.users.an!, guild: world.guild.id, channel: world.text.id, name: 'stop' });
-    await stop.deferred();
+    await stop.replied();
     await inv.waitForEdit((e) => contentOf(e).startsWith('⏹️ Stopped'), 10_000);
     const mine = new Set(jobsSince(from).map((j) => j.id));
     await pollUntil(() => (jobsOf(mine).every((j) => j.status !== 'IN_QUEUE' && j.status !== 'IN_PROGRESS') ? true : undefined), 10_000, 'no job left on the worker');
