@@ -8,6 +8,12 @@
  * narration strictly in text order, whatever order the look-ups finish in; a cache hit gives its place up without
  * taking a slot. Identical chunks, concurrent or repeated, cost one job (cache + single-flight).
  *
+ * A narration someone listens to in real time (`paced`: voice playback) is held to the synthesis look-ahead
+ * (SYNTH_LOOKAHEAD_SEC): a chunk's job starts only once its deadline is within that window (the scheduler holds it,
+ * see scheduler.ts), so a 49-minute chapter holds at most that much audio ahead of the listener and a /stop wastes
+ * at most that much; its whole-narration timeout then counts from when its last chunk is due. The CLI, file outputs
+ * and the bench are not paced: they want everything as fast as the slots allow.
+ *
  * Audio is decoded inside the job, before the cache stores it, so only audio that decoded is ever cached; a cached
  * entry that no longer decodes is deleted and synthesized again. Segments are yielded in order as soon as each one
  * *and all before it* are ready, so playback starts after the first chunk, not the last. One AbortSignal (the
