@@ -24,8 +24,8 @@
  * Look-ahead (opt-in per requester, `open(…, { lookaheadMs })`): a narration someone listens to in real time
  * needs a chunk only when playback reaches it, so its first queued task does not start while its deadline is more
  * than `lookaheadMs` beyond now. The requester is then *held*: out of the heap, with one timer (unref'd: it never
- * keeps the process alive) set for the moment the deadline comes within reach; re-anchoring, pause, cancellation or
- * close re-decide it, so a held requester never has a stale or leftover timer. This bounds what a /stop wastes and
+ * keeps the process alive) set for the moment the deadline comes within reach; re-anchoring, pause, cancellation and
+ * the end of its queued work re-decide it, so a held requester never has a stale or leftover timer. This bounds what a /stop wastes and
  * what memory holds ahead of the listener to `lookaheadMs` of audio, without a second limit: the held requester
  * simply does not compete for slots, everything else (earliest deadline first, text order, reserved places) is
  * unchanged. While the listener's clock is stopped (`setListening(false)`, a user's pause) the window does not
