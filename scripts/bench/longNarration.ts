@@ -1,5 +1,6 @@
 /**
- * A 50 000-character narration (~50 minutes of audio) through the real engine against the RunPod emulator, with a
+ * A 50 000-character narration (~50 minutes of real speech; 62 minutes of the emulator's slower fake voice) through
+ * the real engine against the RunPod emulator, with a
  * listener playing it in real time, measured in a process of its own: peak RSS, heap and array buffers over time,
  * how far synthesis ran ahead of what was heard, stalls, and what a /stop after two minutes would have paid for.
  *
@@ -16,6 +17,9 @@
  * to a NarrationRecording (WAV + Ogg Opus on disk) and to a real PcmStream, from which a player reads 20 ms frames of
  * 48 kHz stereo PCM in step with the (scaled) clock; playback starts when the first segment arrives, and the
  * narration's deadlines are re-based then, as the bot's player does. Figures are reported in real-world seconds.
+ * Use `scale` ≥ 0.2: below it, an unpaced narration's audio arrives faster than the recording (WAV + Ogg Opus, ~90×
+ * real time) can write it, and the backlog shows as memory the real bot would never hold. The bot's own fixed
+ * overheads (HTTP polling) are not scaled, so first-audio figures look 1/scale times worse than they are.
  * Memory is that of the child process only (the emulator and its precomputed voice live in the parent); samples are
  * taken every 60 s of audio after a forced GC (`--expose-gc`), and the peak RSS is the kernel's.
  */
