@@ -161,6 +161,13 @@ const en = {
   attachmentTooLarge: () => '(The audio is too large to attach here.)',
   attachmentFailed: () => '(The audio file could not be prepared.)',
   attachmentCompressed: () => '(Compressed to Ogg Opus to fit the upload limit.)',
+  // --- long narrations: audio in parts (issue 11) ---
+  audioInParts: (p: { parts: number; limit: string }) =>
+    `(Too long for one file under this server's ${p.limit} upload limit, even compressed to Ogg Opus: the audio comes in ${p.parts} parts, each playable on its own — part 1 here, the others in the next messages.)`,
+  audioPart: (p: { part: number; parts: number }) => `🎧 Narration audio, part ${p.part}/${p.parts}.`,
+  audioPartsMissing: (p: { posted: number; parts: number }) => `(Only ${p.posted} of the ${p.parts} parts of the audio could be posted.)`,
+  audioTooManyParts: (p: { parts: number; max: number }) =>
+    `(The audio is too large to attach here, even in parts: it would take ${p.parts} files of this server's upload limit, and at most ${p.max} are posted.)`,
   tokenExpiredPrefix: (p: { userId: string }) => `<@${p.userId}> your narration is finished:`,
   resultByDm: (p: { channelId: string }) => `Your narration is finished. I could not post it in <#${p.channelId}>, so here it is:`,
   resultByDmNoChannel: () => 'Your narration is finished. I could not post it in the channel, so here it is:',
@@ -455,6 +462,12 @@ const vi: Texts = {
   attachmentTooLarge: () => '(Tệp âm thanh quá lớn để đính kèm ở đây.)',
   attachmentFailed: () => '(Không tạo được tệp âm thanh.)',
   attachmentCompressed: () => '(Đã nén sang Ogg Opus cho vừa giới hạn tải lên.)',
+  // --- long narrations: audio in parts (issue 11) ---
+  audioInParts: (p) =>
+    `(Quá dài để gửi trong một tệp dưới giới hạn tải lên ${p.limit} của máy chủ này, kể cả khi đã nén sang Ogg Opus: âm thanh được chia thành ${p.parts} phần, mỗi phần nghe riêng được — phần 1 ở đây, các phần còn lại ở các tin nhắn tiếp theo.)`,
+  audioPart: (p) => `🎧 Âm thanh bài đọc, phần ${p.part}/${p.parts}.`,
+  audioPartsMissing: (p) => `(Chỉ gửi được ${p.posted} trên ${p.parts} phần âm thanh.)`,
+  audioTooManyParts: (p) => `(Tệp âm thanh quá lớn để đính kèm ở đây, kể cả khi chia nhỏ: cần ${p.parts} tệp theo giới hạn tải lên của máy chủ này, mà mình chỉ gửi tối đa ${p.max} tệp.)`,
   tokenExpiredPrefix: (p) => `<@${p.userId}> bài đọc của bạn đã xong:`,
   resultByDm: (p) => `Bài đọc của bạn đã xong. Mình không đăng được trong <#${p.channelId}>, nên gửi bạn ở đây:`,
   resultByDmNoChannel: () => 'Bài đọc của bạn đã xong. Mình không đăng được trong kênh, nên gửi bạn ở đây:',

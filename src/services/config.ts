@@ -60,6 +60,8 @@ const schema = z
     CACHE_MAX_MB: int(0, 1_000_000).default(512),
     JOB_TIMEOUT_SEC: int(10, 3600).default(300),
     NARRATION_TIMEOUT_SEC: int(10, 7200).default(1800),
+    // How far ahead of the listener a voice narration is synthesized (issue 11): what a /stop wastes, what memory holds.
+    SYNTH_LOOKAHEAD_SEC: int(10, 86_400).default(120),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     DISCORD_TOKEN: optionalString,
     DISCORD_CLIENT_ID: z.string().trim().regex(/^\d{5,25}$/, 'must be a numeric Discord id').optional(),
@@ -126,6 +128,8 @@ export interface Config {
   readonly cacheMaxBytes: number;
   readonly jobTimeoutMs: number;
   readonly narrationTimeoutMs: number;
+  /** A narration played in voice synthesizes at most this far (ms) ahead of what the listener hears. */
+  readonly synthLookaheadMs: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly discord: {
     readonly token?: string;
@@ -193,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     cacheMaxBytes: c.CACHE_MAX_MB * 1024 * 1024,
     jobTimeoutMs: c.JOB_TIMEOUT_SEC * 1000,
     narrationTimeoutMs: c.NARRATION_TIMEOUT_SEC * 1000,
+    synthLookaheadMs: c.SYNTH_LOOKAHEAD_SEC * 1000,
     logLevel: c.LOG_LEVEL,
     discord: {
       token: c.DISCORD_TOKEN,

@@ -8,7 +8,7 @@ import { AudioCache } from './cache.js';
 import type { Config } from './config.js';
 import { registerSecret, silentLogger } from './log.js';
 import { Orchestrator } from './orchestrator.js';
-import { FairScheduler, type SchedulerOptions } from './scheduler.js';
+import { FairScheduler, type SchedulerClock, type SchedulerOptions } from './scheduler.js';
 import type { TtsBackend } from './tts/backend.js';
 import { createBackend } from './tts/index.js';
 import { WarmUp, type WarmableBackend } from './tts/warmup.js';
@@ -30,6 +30,8 @@ export interface EngineOptions {
   readonly schedulerPolicy?: SchedulerOptions['policy'];
   /** The short opening chunk's target length (0 = off); only the bench's before/after comparison changes it. */
   readonly firstChunkChars?: number;
+  /** The scheduler's clock (deadlines, look-ahead): only the bench's long-narration model runs it faster than time. */
+  readonly schedulerClock?: SchedulerClock;
 }
 
 export function createEngine(
@@ -40,7 +42,7 @@ export function createEngine(
 ): Engine {
   registerSecret(config.runpod.apiKey);
   registerSecret(config.discord.token);
-  const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity), { policy: options.schedulerPolicy });
+  const scheduler = new FairScheduler(Math.min(config.maxConcurrentJobs, backend.maxConcurrency ?? Infinity), { policy: options.schedulerPolicy, clock: options.schedulerClock });
   // With CACHE_MAX_MB=0 the cache keeps no files but still merges identical concurrent chunks into one job.
   const cache = new AudioCache({ dir: config.cacheDir, maxBytes: config.cacheMaxBytes, log: logger });
   const orchestrator = new Orchestrator({
@@ -51,6 +53,7 @@ export function createEngine(
     defaultVoice: config.defaultVoice,
     defaultSpeed: config.defaultSpeed,
     narrationTimeoutMs: config.narrationTimeoutMs,
+    synthLookaheadMs: config.synthLookaheadMs,
     firstChunkChars: options.firstChunkChars,
     logger,
   });

@@ -8,6 +8,12 @@
  * narration strictly in text order, whatever order the look-ups finish in; a cache hit gives its place up without
  * taking a slot. Identical chunks, concurrent or repeated, cost one job (cache + single-flight).
  *
+ * A narration someone listens to in real time (`paced`: voice playback) is held to the synthesis look-ahead
+ * (SYNTH_LOOKAHEAD_SEC): a chunk's job starts only once its deadline is within that window (the scheduler holds it,
+ * see scheduler.ts), so a 49-minute chapter holds at most that much audio ahead of the listener and a /stop wastes
+ * at most that much; its whole-narration timeout then counts from when its last chunk is due. The CLI, file outputs
+ * and the bench are not paced: they want everything as fast as the slots allow.
+ *
  * Audio is decoded inside the job, before the cache stores it, so only audio that decoded is ever cached; a cached
  * entry that no longer decodes is deleted and synthesized again. Segments are yielded in order as soon as each one
  * *and all before it* are ready, so playback starts after the first chunk, not the last. One AbortSignal (the
@@ -52,6 +58,11 @@ export interface OrchestratorDeps {
   readonly defaultSpeed: number;
   /** Whole-narration deadline; every job still running then is cancelled. */
   readonly narrationTimeoutMs: number;
+  /**
+   * How far (ms) ahead of a paced narration's playback its chunks may be synthesized (SYNTH_LOOKAHEAD_SEC): a job
+   * waits until its chunk is due within this window. Only for requests with `paced`; default none (no limit).
+   */
+  readonly synthLookaheadMs?: number;
   /** Target length of a narration's short opening chunk (see text/chunk.ts); 0 = no short opening. Default 40. */
   readonly firstChunkChars?: number;
   readonly logger?: Logger;
@@ -73,6 +84,11 @@ export interface NarrationRequest {
   readonly lowPriority?: boolean;
   /** performance.now() time at which playback is expected to start (default: now). Chunk deadlines count from it. */
   readonly playbackStartAt?: number;
+  /**
+   * Someone listens to it in real time (voice playback): its jobs are held to the engine's synthesis look-ahead, so
+   * a /stop wastes, and memory holds, at most that much audio. Off for the CLI, file outputs and the bench.
+   */
+  readonly paced?: boolean;
   /** The server's pronunciation dictionary, applied while cleaning (before chunking: part of the cache key's text). */
   readonly dictionary?: readonly DictionaryEntryInput[];
   /** The server's voice-tag aliases (lower-case alias → configured voice): `[minh]` may stand for `male_north_2`. */
@@ -285,7 +301,9 @@ export class Narration {
   /** One per chunk, each also stopped by the narration's own: a failure cancels only the chunks after it. */
   private readonly chunkControllers: AbortController[];
   private readonly startedAt = performance.now();
-  private readonly deadline: NodeJS.Timeout;
+  private deadline: NodeJS.Timeout;
+  /** The look-ahead this narration's jobs are held to (paced narrations only). */
+  private readonly lookaheadMs: number | undefined;
   /** This narration's place in the scheduler: its deadlines' anchor, its reserved places, pause. */
   private readonly slots: RequesterHandle;
   /** Estimated playback length of each chunk (ms), and of the whole narration. */
@@ -313,12 +331,9 @@ export class Narration {
       if (outer.aborted) this.controller.abort(outer.reason);
       else outer.addEventListener('abort', () => this.controller.abort(outer.reason), { once: true, signal: this.controller.signal });
     }
-    this.deadline = setTimeout(
-      () => this.cancel(new NarratorError('timeout', 'narration_deadline', `The narration did not finish within ${Math.round(deps.narrationTimeoutMs / 1000)} s.`)),
-      deps.narrationTimeoutMs,
-    );
-    this.deadline.unref();
-    this.playbackStart = request.playbackStartAt ?? this.startedAt;
+    this.lookaheadMs = request.paced ? deps.synthLookaheadMs : undefined;
+    this.deadline = this.armDeadline(deps.narrationTimeoutMs);
+    this.playbackStart = request.playbackStartAt ?? deps.scheduler.now();
     const startChunk = request.startChunk ?? 0;
     // Past the end (the text re-planned shorter, e.g. after a dictionary change): nothing is left to narrate.
     this.first = Math.min(startChunk, plan.chunks.length);
@@ -326,7 +341,8 @@ export class Narration {
     // Only the chunks from `first` on are played: they alone make the estimates and the deadlines.
     this.estimatesMs = plan.chunks.map((c, i) => (i < this.first ? 0 : estimateChunkMs(c, plan.speed)));
     this.totalEstimateMs = this.estimatesMs.reduce((sum, ms) => sum + ms, 0);
-    this.slots = deps.scheduler.open(this.id, this.playbackStart);
+    this.slots = deps.scheduler.open(this.id, this.playbackStart, { lookaheadMs: this.lookaheadMs });
+    this.extendDeadline();
     const useCache = deps.cache !== undefined && !request.noCache;
     /** With the cache, a chunk repeated in this narration waits for its first occurrence instead of a place. */
     const firstByText = new Map<string, Promise<ChunkResult>>();
@@ -368,7 +384,14 @@ export class Narration {
       p.catch(() => undefined);
       return p;
     });
-    void Promise.allSettled(this.results).then(() => this.slots.close());
+    // Close the scheduler handle once every chunk has settled. Counted, not Promise.allSettled: that would keep every
+    // chunk's audio (its settled value) until the last one settles — a whole 49-minute narration in memory.
+    let unsettled = this.results.filter((r) => r !== undefined).length;
+    const settled = (): void => {
+      if (--unsettled === 0) this.slots.close();
+    };
+    if (unsettled === 0) this.slots.close();
+    for (const r of this.results) r?.then(settled, settled);
   }
 
   get signal(): AbortSignal {
@@ -398,6 +421,15 @@ export class Narration {
   setPlaybackStart(atMs: number): void {
     this.playbackStart = atMs;
     this.slots.setAnchor(atMs + this.correctionMs);
+    this.extendDeadline();
+  }
+
+  /**
+   * The listener's clock runs (playing) or not (a user paused the player): while it is stopped, a paced
+   * narration's look-ahead window stays where it was. The player re-bases the deadlines when it resumes.
+   */
+  setListening(listening: boolean): void {
+    this.slots.setListening(listening);
   }
 
   /** performance.now() time at which this narration's audio is expected to end (estimates corrected by real lengths). */
@@ -471,6 +503,30 @@ export class Narration {
       if (!completed) this.cancel();
       clearTimeout(this.deadline);
     }
+  }
+
+  private armDeadline(ms: number): NodeJS.Timeout {
+    const timer = setTimeout(
+      () => this.cancel(new NarratorError('timeout', 'narration_deadline', `The narration did not finish within ${Math.round(this.deps.narrationTimeoutMs / 1000)} s.`)),
+      Math.max(0, ms),
+    );
+    timer.unref();
+    return timer;
+  }
+
+  /**
+   * A paced narration's last job starts only a look-ahead before its audio is due, so a 49-minute narration takes
+   * ~49 minutes to synthesize: its whole-narration deadline counts from when its last chunk is due, not from its
+   * start (which would cancel it mid-way). Unpaced narrations keep the plain timeout.
+   */
+  private extendDeadline(): void {
+    if (this.lookaheadMs === undefined || this.controller.signal.aborted) return;
+    const timeout = this.deps.narrationTimeoutMs;
+    // Deadlines are on the scheduler's clock (performance.now() in the bot; a fake one in tests).
+    const lastDueIn = this.estimatedEndAt() - this.lookaheadMs - this.deps.scheduler.now();
+    const sinceStart = performance.now() - this.startedAt;
+    clearTimeout(this.deadline);
+    this.deadline = this.armDeadline(Math.max(timeout - sinceStart, lastDueIn + timeout));
   }
 
   private correct(index: number, audio: MonoAudio): void {

@@ -21,6 +21,16 @@
  * add/remove, which would make per-task listeners quadratic). A requester's state exists only while it has queued
  * or running work or an open handle.
  *
+ * Look-ahead (opt-in per requester, `open(…, { lookaheadMs })`): a narration someone listens to in real time
+ * needs a chunk only when playback reaches it, so its first queued task does not start while its deadline is more
+ * than `lookaheadMs` beyond now. The requester is then *held*: out of the heap, with one timer (unref'd: it never
+ * keeps the process alive) set for the moment the deadline comes within reach; re-anchoring, pause, cancellation and
+ * the end of its queued work re-decide it, so a held requester never has a stale or leftover timer. This bounds what a /stop wastes and
+ * what memory holds ahead of the listener to `lookaheadMs` of audio, without a second limit: the held requester
+ * simply does not compete for slots, everything else (earliest deadline first, text order, reserved places) is
+ * unchanged. While the listener's clock is stopped (`setListening(false)`, a user's pause) the window does not
+ * move. Requesters without a listener clock (CLI, file outputs, the bench) are never held.
+ *
  * A `round-robin` policy (least recently served requester first, ignoring deadlines) exists only so the bench can
  * compare the two.
  */
@@ -38,6 +48,30 @@ export interface RunOptions {
 export interface SchedulerOptions {
   /** `deadline` (default): earliest deadline first. `round-robin`: for the bench's comparison only. */
   readonly policy?: 'deadline' | 'round-robin';
+  /** The clock and timers of the look-ahead (default: performance.now and unref'd setTimeout); tests pass a fake. */
+  readonly clock?: SchedulerClock;
+}
+
+/** What the look-ahead needs of time: a clock on the deadlines' scale (performance.now ms) and one-shot timers. */
+export interface SchedulerClock {
+  now(): number;
+  /** Calls `fn` once after `ms`; the timer must not keep the process alive. */
+  setTimer(fn: () => void, ms: number): unknown;
+  clearTimer(handle: unknown): void;
+}
+
+const REAL_CLOCK: SchedulerClock = {
+  now: () => performance.now(),
+  setTimer: (fn, ms) => setTimeout(fn, ms).unref(),
+  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export interface OpenOptions {
+  /**
+   * Hold each task until its deadline is at most this far (ms) beyond now: for a narration paced by a listener.
+   * Omit (or Infinity) to start tasks as soon as a slot is free.
+   */
+  readonly lookaheadMs?: number;
 }
 
 export interface RequesterStats {
@@ -58,6 +92,11 @@ export interface RequesterHandle {
   /** Re-bases every queued deadline of this requester: deadline = anchor + offset. */
   setAnchor(anchorMs: number): void;
   readonly anchor: number;
+  /**
+   * Whether the listener's clock runs (default true). While it is stopped (a user paused playback) the look-ahead
+   * window stays where it was: nothing further ahead starts. No effect without a look-ahead.
+   */
+  setListening(listening: boolean): void;
   /** While paused none of its queued tasks starts (running ones finish). */
   pause(): void;
   resume(): void;
@@ -83,6 +122,7 @@ const NEVER_ABORTED = new AbortController().signal;
 export class FairScheduler {
   readonly #concurrency: number;
   readonly #roundRobin: boolean;
+  readonly #clock: SchedulerClock;
   #active = 0;
   #queued = 0;
   /** Orders tickets of equal deadline (reservation order) and round-robin turns. */
@@ -100,10 +140,16 @@ export class FairScheduler {
     }
     this.#concurrency = concurrency;
     this.#roundRobin = options.policy === 'round-robin';
+    this.#clock = options.clock ?? REAL_CLOCK;
   }
 
   get concurrency(): number {
     return this.#concurrency;
+  }
+
+  /** Now on the deadlines' clock (performance.now() ms unless a test clock was given). */
+  now(): number {
+    return this.#clock.now();
   }
 
   /** Tasks running now (never more than `concurrency`). */
@@ -126,6 +172,13 @@ export class FairScheduler {
     }));
   }
 
+  /** Look-ahead timers armed now (one per held requester): 0 once everything is done or cancelled. */
+  get timers(): number {
+    let n = 0;
+    for (const r of this.#requesters.values()) if (r.holdTimer !== undefined) n++;
+    return n;
+  }
+
   /**
    * Runs `task` once a slot is free and its deadline is the earliest; settles as the task settles. Tasks of one
    * requester start in the order they were queued. Rejects with `abortError(signal)` without running the task if the
@@ -134,7 +187,7 @@ export class FairScheduler {
   run<T>(requesterId: string, task: SchedulerTask<T>, opts: RunOptions = {}): Promise<T> {
     if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
     const requester = this.#requester(requesterId, 0);
-    const offset = (opts.deadline ?? performance.now()) - requester.anchor;
+    const offset = (opts.deadline ?? this.#clock.now()) - requester.anchor;
     return this.#enqueueReady(requester, offset, task as SchedulerTask<unknown>, opts.signal) as Promise<T>;
   }
 
@@ -142,9 +195,14 @@ export class FairScheduler {
    * A handle for one requester (a narration) whose tasks' deadlines are `anchor + offset`. The requester's state is
    * kept until the handle is closed and its work is done.
    */
-  open(requesterId: string, anchorMs: number = performance.now()): RequesterHandle {
+  open(requesterId: string, anchorMs: number = this.#clock.now(), options: OpenOptions = {}): RequesterHandle {
     const requester = this.#requester(requesterId, anchorMs);
     requester.anchor = anchorMs;
+    const lookahead = options.lookaheadMs;
+    if (lookahead !== undefined && !(lookahead >= 0)) {
+      throw new NarratorError('config', 'bad_lookahead', `The synthesis look-ahead must be ≥ 0 ms (got ${lookahead}).`);
+    }
+    requester.lookahead = lookahead === undefined || lookahead === Infinity ? undefined : lookahead;
     requester.handles++;
     let closed = false;
     const self = this;
@@ -153,9 +211,17 @@ export class FairScheduler {
       setAnchor: (anchor) => {
         requester.anchor = anchor;
         this.#refresh(requester);
+        // An earlier anchor may bring a held task within the look-ahead.
+        if (requester.lookahead !== undefined) this.#pump();
       },
       get anchor() {
         return requester.anchor;
+      },
+      setListening: (listening) => {
+        if (listening === (requester.frozenAt === undefined)) return;
+        requester.frozenAt = listening ? undefined : this.#clock.now();
+        this.#refresh(requester);
+        this.#pump();
       },
       pause: () => {
         requester.paused = true;
@@ -182,7 +248,22 @@ export class FairScheduler {
   #requester(id: string, anchor: number): Requester {
     let requester = this.#requesters.get(id);
     if (!requester) {
-      requester = { id, anchor, paused: false, queue: new LinkedQueue<Ticket>(), active: 0, started: 0, handles: 0, heapIndex: -1, key: 0, tie: 0, servedAt: 0 };
+      requester = {
+        id,
+        anchor,
+        paused: false,
+        queue: new LinkedQueue<Ticket>(),
+        active: 0,
+        started: 0,
+        handles: 0,
+        heapIndex: -1,
+        key: 0,
+        tie: 0,
+        servedAt: 0,
+        lookahead: undefined,
+        frozenAt: undefined,
+        holdTimer: undefined,
+      };
       this.#requesters.set(id, requester);
     }
     return requester;
@@ -289,18 +370,51 @@ export class FairScheduler {
     }
   }
 
-  /** Puts the requester in the heap, re-keys it, or takes it out, after anything that changes its first ticket. */
+  /**
+   * Puts the requester in the heap, re-keys it, or takes it out, after anything that changes its first ticket (or
+   * its anchor, pause, listener clock). A ready first ticket beyond the look-ahead holds it out, with a timer.
+   */
   #refresh(requester: Requester): void {
     const head = requester.queue.head?.value;
     const eligible = head !== undefined && head.state === 'ready' && !requester.paused;
-    if (!eligible) {
+    this.#disarm(requester);
+    if (!eligible || this.#heldBack(requester)) {
       if (requester.heapIndex >= 0) this.#heap.remove(requester);
+      // The clock stopped (user pause): nothing to wait for until it runs again.
+      if (eligible && requester.frozenAt === undefined) this.#arm(requester);
       return;
     }
     requester.key = this.#roundRobin ? requester.servedAt : requester.anchor + head.offset;
     requester.tie = head.seq;
     if (requester.heapIndex >= 0) this.#heap.update(requester);
     else this.#heap.push(requester);
+  }
+
+  /** Is the requester's first ticket's deadline beyond its look-ahead from now (its listener's now, if stopped)? */
+  #heldBack(requester: Requester): boolean {
+    const head = requester.queue.head?.value;
+    if (requester.lookahead === undefined || !head) return false;
+    const now = requester.frozenAt ?? this.#clock.now();
+    return requester.anchor + head.offset - requester.lookahead > now;
+  }
+
+  /** One timer per held requester, for when its first deadline comes within the look-ahead. */
+  #arm(requester: Requester): void {
+    const head = requester.queue.head!.value;
+    const releaseAt = requester.anchor + head.offset - requester.lookahead!;
+    // At least 1 ms: a timer may fire a fraction of a millisecond early on the performance clock; it then re-arms.
+    const delay = Math.max(1, Math.ceil(releaseAt - this.#clock.now()));
+    requester.holdTimer = this.#clock.setTimer(() => {
+      requester.holdTimer = undefined;
+      this.#refresh(requester);
+      this.#pump();
+    }, delay);
+  }
+
+  #disarm(requester: Requester): void {
+    if (requester.holdTimer === undefined) return;
+    this.#clock.clearTimer(requester.holdTimer);
+    requester.holdTimer = undefined;
   }
 
   #start(ticket: Ticket): void {
@@ -355,6 +469,7 @@ export class FairScheduler {
 
   #forgetIfIdle(requester: Requester): void {
     if (requester.active === 0 && requester.queue.size === 0 && requester.handles === 0 && this.#requesters.get(requester.id) === requester) {
+      this.#disarm(requester);
       this.#requesters.delete(requester.id);
     }
   }
@@ -402,6 +517,12 @@ interface Requester {
   key: number;
   tie: number;
   servedAt: number;
+  /** Look-ahead in ms (undefined: none, never held). */
+  lookahead: number | undefined;
+  /** When the listener's clock stopped (a user's pause); undefined while it runs. */
+  frozenAt: number | undefined;
+  /** Armed while held: fires when the first deadline comes within the look-ahead. */
+  holdTimer: unknown;
 }
 
 interface Ticket {

@@ -6,7 +6,9 @@
  * requester's own, reports counts for `/status`, and cancels them all at shutdown (their GPU jobs with them).
  *
  * A detached track's "playback" is over as soon as it starts: it finishes when synthesis does, with `played`
- * false, and its reply attaches the audio.
+ * false, and its reply attaches the audio. Its segments go only to the recording on disk (no PcmStream: nobody would
+ * read it, and a long narration's audio would pile up in memory), and it is not held to the synthesis look-ahead —
+ * the user is waiting for the whole file.
  */
 import type { CancelReason } from '../../messages.js';
 import { NarratorError } from '../errors.js';
@@ -52,7 +54,7 @@ export class DetachedNarrations {
     const entry: Entry = { guildId, track };
     this.entries.add(entry);
     void track.finished.then(() => this.entries.delete(entry));
-    track.startSynthesis();
+    track.startSynthesis({ playback: false });
     track.playbackEnded();
   }
 

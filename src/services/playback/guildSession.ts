@@ -16,8 +16,8 @@
  * a new job; if nobody comes back within `emptyLeaveMs` the session ends ('empty'), else everything resumes where
  * it paused.
  *
- * A user may pause too (/pause, ⏯ — `pause`/`resume`): only the player pauses (synthesis goes on, so the rest is
- * ready when they resume). The two pauses have different reasons and are kept apart: a user's resume does not
+ * A user may pause too (/pause, ⏯ — `pause`/`resume`): only the player pauses (synthesis goes on up to the
+ * look-ahead, so what comes next is ready when they resume). The two pauses have different reasons and are kept apart: a user's resume does not
  * unpause an empty room, and a member coming back does not undo a user's pause; the player plays only when neither
  * holds it. A user's pause belongs to the current narration (skip/stop/the next narration clear it). A paused
  * narration is not idle (the idle timer never runs while something is current), but it may not hold the channel

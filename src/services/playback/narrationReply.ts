@@ -15,6 +15,13 @@
  * A narration resumed after a restart has no interaction object any more: `resumedReplyTarget` edits the same
  * reply through the interaction webhook (application id + token, stored with the queue) while the token is
  * valid, and posts in the text channel after that. A `notice` ("resumed after a restart") heads its progress.
+ *
+ * A narration too long even for Ogg Opus under the upload limit (a 49-minute chapter is ~12 MB; 10 MiB per file
+ * without boosts) gets its audio in parts (audio/oggParts.ts), each a playable Ogg Opus file under the limit: the
+ * final message carries part 1 and says how many there are and why; each further part is its own message, posted
+ * the way the final message went (a follow-up of the interaction, or the channel, or the DM). One file per message,
+ * because Discord has also limited a message's whole upload, not only each file; at most MAX_AUDIO_PARTS parts.
+ * A part that cannot be posted is said so in the reply.
  */
 import {
   AttachmentBuilder,
@@ -28,6 +35,7 @@ import {
 import type { Logger } from 'pino';
 import { readFile } from 'node:fs/promises';
 import type { RecordedAudio } from '../audio/narrationRecording.js';
+import { splitOggOpus } from '../audio/oggParts.js';
 import { NarratorError } from '../errors.js';
 import { silentLogger } from '../log.js';
 import { composeMessage, errorText, formatDuration, renderStatus, texts, type ErrorContext, type Lang } from '../../messages.js';
@@ -58,6 +66,11 @@ export interface ReplyTarget {
   post(message: OutgoingMessage): Promise<void>;
   /** Sends the message to the requester by DM (when the channel cannot take it). */
   direct?(message: OutgoingMessage): Promise<void>;
+  /**
+   * Posts a further message after the reply, through the interaction (a follow-up: no channel permission needed).
+   * Only while the token is valid; without it, further messages go to the channel (`post`).
+   */
+  followUp?(message: OutgoingMessage): Promise<void>;
   /** The channel the command was used in (for the DM's "in #channel"). */
   readonly channelId?: string | null;
   /** When the interaction token stops working (ms since the epoch). */
@@ -68,6 +81,8 @@ export interface ReplyTarget {
 export const INTERACTION_TOKEN_TTL_MS = 15 * 60_000;
 /** Stop using the token this long before it expires: an upload of a few MB can take a while. */
 export const TOKEN_MARGIN_MS = 60_000;
+/** Most audio parts one narration posts (a 49-minute chapter needs 2 under a 10 MiB limit; 10 hold ~5 hours). */
+export const MAX_AUDIO_PARTS = 10;
 /** Discord's answers when a webhook token is no longer valid. */
 const EXPIRED_TOKEN_CODES = new Set([50027, 10015]);
 
@@ -135,31 +150,38 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
   const final = await finalMessage(track, outcome, options);
 
   // The token is gone: the channel, or else a DM to the requester. Never the token again.
-  const viaChannel = async () => {
+  const viaChannel = async (): Promise<Route> => {
     const prefix = t.tokenExpiredPrefix({ userId: track.request.requesterId });
     try {
       await target.post({ ...final, content: composeFor(track, `${prefix}\n${final.status}`) });
-      return;
+      return 'channel';
     } catch (err) {
       if (!target.direct) throw err;
       log.info({ err: String(err) }, 'cannot post the narration result in the channel; sending it by DM');
     }
     const dmPrefix = target.channelId ? t.resultByDm({ channelId: target.channelId }) : t.resultByDmNoChannel();
     await target.direct({ ...final, content: composeFor(track, `${dmPrefix}\n${final.status}`) });
+    return 'dm';
   };
   const fallback = () =>
-    viaChannel().catch((postErr: unknown) => log.warn({ err: String(postErr) }, 'could not deliver the narration result (channel or DM)'));
+    viaChannel().catch((postErr: unknown) => {
+      log.warn({ err: String(postErr) }, 'could not deliver the narration result (channel or DM)');
+      return undefined;
+    });
+  /** How the final message (with part 1 of the audio) went: further parts follow the same way. */
+  let route: Route | undefined;
   try {
     if (tokenUsable()) {
       await sender.finish({ content: final.content, files: final.files });
+      if (!tokenDead) route = 'reply';
     } else {
       await sender.close();
-      await fallback();
+      route = await fallback();
     }
   } catch (err) {
     if (isExpiredToken(err)) {
       tokenDead = true;
-      await fallback();
+      route = await fallback();
     } else if (final.files?.length) {
       // Most likely the upload itself was refused (too large after all): say so rather than leave a stale bar.
       log.warn({ err: String(err) }, 'final edit with the audio failed; retrying without it');
@@ -171,10 +193,58 @@ export async function followTrack(track: NarrationTrack, target: ReplyTarget, op
       log.warn({ err: String(err) }, 'could not send the narration result');
     }
   }
+  if (route && final.moreParts?.length) {
+    await postMoreParts(final, route, { target, tokenUsable, lang: options.lang, text: track.request.text, log });
+  }
+}
+
+/** Where the final message went: the reply itself, a channel post, or a DM. */
+type Route = 'reply' | 'channel' | 'dm';
+
+/**
+ * Posts audio parts 2…N, one message each, the way the final message went; stops at the first refusal and says
+ * in the reply (or, off the reply, in one more message the same way) how many parts arrived.
+ */
+async function postMoreParts(
+  final: FinalMessage,
+  route: Route,
+  ctx: { target: ReplyTarget; tokenUsable: () => boolean; lang: Lang; text: string; log: Logger },
+): Promise<void> {
+  const { target, log } = ctx;
+  const parts = final.moreParts!.length + 1;
+  const send = (message: OutgoingMessage): Promise<void> => {
+    if (route === 'dm') return target.direct!(message);
+    if (route === 'reply' && target.followUp && ctx.tokenUsable()) return target.followUp(message);
+    return target.post(message);
+  };
+  let posted = 1;
+  for (const message of final.moreParts!) {
+    try {
+      await send(message);
+      posted++;
+    } catch (err) {
+      log.warn({ err: String(err), part: posted + 1, parts }, 'could not post a part of the narration audio');
+      break;
+    }
+  }
+  if (posted === parts) return;
+  const missing = texts(ctx.lang).audioPartsMissing({ posted, parts });
+  try {
+    if (route === 'reply' && ctx.tokenUsable()) {
+      // Without `files` the edit keeps the attachment (part 1) the reply already has.
+      await target.edit({ content: composeMessage(`${final.status}\n${missing}`, ctx.text) });
+    } else {
+      await send({ content: missing });
+    }
+  } catch (err) {
+    log.warn({ err: String(err) }, 'could not say that parts of the audio are missing');
+  }
 }
 
 interface FinalMessage extends OutgoingMessage {
   readonly status: string;
+  /** Audio parts 2…N (one file per message), when the audio came in parts; part 1 is in `files`. */
+  readonly moreParts?: readonly OutgoingMessage[];
 }
 
 /** What the reply says when the narration is over, with the audio attached when there is some. */
@@ -209,21 +279,59 @@ export async function finalMessage(
       break;
   }
   let files: OutgoingFile[] | undefined;
+  let moreParts: OutgoingMessage[] | undefined;
   if (outcome.kind === 'completed' && !audio) status += `\n${t.attachmentFailed()}`; // the recording failed
   if (audio) {
     // A read failure must not keep the final message from being sent. The recording's files go either way.
     const recorded = audio;
-    const file = await audioAttachment(recorded, options.attachmentSizeLimit)
+    const fitted = await audioFiles(recorded, options.attachmentSizeLimit)
       .catch(() => null)
       .finally(() => recorded.dispose());
-    if (file) {
-      files = [file];
-      if (file.name.endsWith('.ogg')) status += `\n${t.attachmentCompressed()}`;
+    if (fitted === null) {
+      status += `\n${t.attachmentFailed()}`;
+    } else if ('tooManyParts' in fitted) {
+      status += `\n${t.audioTooManyParts({ parts: fitted.tooManyParts, max: MAX_AUDIO_PARTS })}`;
+    } else if (fitted.files.length === 0) {
+      status += `\n${t.attachmentTooLarge()}`;
+    } else if (fitted.files.length === 1) {
+      files = [fitted.files[0]!];
+      if (fitted.files[0]!.name.endsWith('.ogg')) status += `\n${t.attachmentCompressed()}`;
     } else {
-      status += `\n${file === null ? t.attachmentFailed() : t.attachmentTooLarge()}`;
+      const parts = fitted.files.length;
+      files = [fitted.files[0]!];
+      status += `\n${t.audioInParts({ parts, limit: formatBytes(options.attachmentSizeLimit) })}`;
+      moreParts = fitted.files.slice(1).map((file, i) => ({ content: t.audioPart({ part: i + 2, parts }), files: [file] }));
     }
   }
-  return { status, content: composeFor(track, status), files };
+  return { status, content: composeFor(track, status), files, moreParts };
+}
+
+/**
+ * The files that carry the audio under the limit: the WAV or the Ogg Opus file (as `audioAttachment`), else the
+ * Ogg Opus recording in parts (one file per message), else none (`files: []`), or how many parts it would take
+ * when that is more than MAX_AUDIO_PARTS.
+ */
+export async function audioFiles(audio: RecordedAudio, limitBytes: number): Promise<{ files: OutgoingFile[] } | { tooManyParts: number }> {
+  const single = await audioAttachment(audio, limitBytes);
+  if (single) return { files: [single] };
+  if (!audio.ogg) return { files: [] };
+  const parts = splitOggOpus(await readFile(audio.ogg.path), limitBytes);
+  if (!parts) return { files: [] };
+  if (parts.length > MAX_AUDIO_PARTS) return { tooManyParts: parts.length };
+  return {
+    files: parts.map((part, i) => ({
+      name: `narration-part${i + 1}-of-${parts.length}.ogg`,
+      data: part.data,
+      description: `Narration (Ogg Opus), part ${i + 1}/${parts.length}, ${formatDuration(part.durationSec)}`,
+    })),
+  };
+}
+
+/** An upload limit as users know it: "10 MB", "512 KB" (binary units, as Discord counts). */
+function formatBytes(bytes: number): string {
+  const mb = bytes / (1024 * 1024);
+  if (mb >= 1) return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1024))} KB`;
 }
 
 /**
@@ -304,6 +412,13 @@ export function resumedReplyTarget(opts: ResumedReplyOptions): ReplyTarget & { r
     direct: async (message) => {
       await opts.client.users.send(opts.requesterId, { content: message.content, files: attachments(message), allowedMentions: { parse: [] } });
     },
+    ...(webhook
+      ? {
+          followUp: async (message: OutgoingMessage) => {
+            await webhook.send({ content: message.content, files: attachments(message), allowedMentions: { parse: [] } });
+          },
+        }
+      : {}),
     dispose: () => webhook?.destroy(),
   };
 }
@@ -337,6 +452,9 @@ export function interactionReplyTarget(interaction: CommandInteraction, received
     post: (message) => postInChannel(interaction.channel, interaction.client.user, message, interaction.user.id),
     direct: async (message) => {
       await interaction.user.send({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
+    },
+    followUp: async (message) => {
+      await interaction.followUp({ content: message.content, files: files(message), allowedMentions: { parse: [] } });
     },
   };
 }

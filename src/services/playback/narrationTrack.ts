@@ -7,7 +7,10 @@
  * becomes current, or shortly before (see GuildSession for the prefetch rule). Segments flow from the engine into
  * a PcmStream as they are ready, so the AudioResource made by `createAudioResource()` starts playing after the
  * first segment while later ones are still synthesizing. A failure mid-way ends the stream after what was received:
- * that much still plays, and the outcome reports the rest.
+ * that much still plays, and the outcome reports the rest. Synthesis is paced by the listener (the engine's
+ * SYNTH_LOOKAHEAD_SEC): a chunk's job starts only when playback is within that window of it, so a 49-minute chapter
+ * holds at most that much audio in the stream and a /stop wastes at most that much. A track nobody plays (a file
+ * output, `startSynthesis({ playback: false })`) has no stream and is not paced: its audio goes only to disk.
  *
  * The audio for the attachment is not kept in memory: each segment is written to a NarrationRecording (WAV and
  * Ogg Opus temp files) as it arrives, so finishing costs no long synchronous step. The outcome hands the recording
@@ -16,7 +19,8 @@
  *
  * While the voice channel is empty the session pauses the track (`pause`/`resume`): no new synthesis job starts,
  * and its stall clock stops with the player. A user's pause (/pause, ⏯) is a different thing: only the player
- * pauses, synthesis goes on; the track just carries who paused it (`setUserPause`) for the reply.
+ * pauses, synthesis goes on up to the look-ahead from where the listener stopped (`setListening`); the track also
+ * carries who paused it (`setUserPause`) for the reply.
  *
  * ⏮ back (`rewind`): the play position is what the player has sent of the current resource (its
  * `playbackDuration`, which counts real audio, not stall silence) plus where its stream starts on the narration's
@@ -57,6 +61,8 @@ export interface NarrationHandle {
   estimatedEndAt?(): number;
   /** What this narration has spent so far (for the ledger; a cancelled or failed one settles with it). */
   usage?(): NarrationUsage;
+  /** The listener's clock stopped (a user's pause) or runs again: the synthesis look-ahead waits with it. */
+  setListening?(listening: boolean): void;
   /** No queued chunk starts a job until resumed (jobs already running finish). */
   pauseSynthesis?(): void;
   resumeSynthesis?(): void;
@@ -73,6 +79,11 @@ export interface NarrationUsage {
 export interface StartOptions {
   readonly lowPriority?: boolean;
   readonly playbackStartAt?: number;
+  /**
+   * `false`: nobody will play it (a file or voice-message output): its segments go only to the recording — no
+   * stream holds audio nobody reads — and its synthesis is not paced by a listener. Default true.
+   */
+  readonly playback?: boolean;
 }
 
 export interface TrackRequest {
@@ -294,6 +305,8 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
   resume(): void {
     if (!this.paused) return;
     this.paused = false;
+    // Nothing was heard meanwhile: the deadlines count from where the listener is, not from before the pause.
+    if (this.pausedBy === undefined) this.reanchor();
     this.narration?.resumeSynthesis?.();
     if (!this.outcomeValue) this.emit('change');
   }
@@ -304,8 +317,15 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
    */
   setUserPause(by: string | undefined): void {
     if (this.pausedBy === by || this.outcomeValue) return;
+    const wasPaused = this.pausedBy !== undefined;
     this.pausedBy = by;
-    if (by === undefined) this.reanchor();
+    if (by === undefined) {
+      this.reanchor();
+      this.narration?.setListening?.(true);
+    } else if (!wasPaused) {
+      // Synthesis goes on, but only up to the look-ahead from where the listener stopped.
+      this.narration?.setListening?.(false);
+    }
     this.emit('change');
   }
 
@@ -354,10 +374,14 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
     this.stream?.setPlaying(playing);
   }
 
-  /** Starts synthesizing (idempotent). Segments are recorded for the attachment and queued for playback. */
+  /**
+   * Starts synthesizing (idempotent). Segments are recorded for the attachment and, unless `playback: false`,
+   * queued for playback — paced by the listener (the engine's synthesis look-ahead).
+   */
   startSynthesis(options: StartOptions = {}): void {
     if (this.narration || this.outcomeValue) return;
-    this.stream = this.newStream(0);
+    const playback = options.playback !== false;
+    this.stream = playback ? this.newStream(0) : undefined;
     this.recording = new NarrationRecording();
     try {
       this.narration = this.source.narrate({
@@ -372,6 +396,7 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
         onProgress: (event) => this.onProgress(event),
         lowPriority: options.lowPriority,
         playbackStartAt: options.playbackStartAt,
+        paced: playback,
       });
       if (this.paused) this.narration.pauseSynthesis?.();
     } catch (err) {
@@ -391,8 +416,9 @@ export class NarrationTrack extends EventEmitter<TrackEvents> {
    */
   createAudioResource(): AudioResource<NarrationTrack> {
     this.startSynthesis();
+    if (!this.stream) throw new Error('This narration was started without playback (a file output): it has no audio stream.');
     if (this.phase === 'queued') this.phase = 'synthesizing';
-    this.resource = createAudioResource(this.stream!, { inputType: StreamType.Raw, metadata: this });
+    this.resource = createAudioResource(this.stream, { inputType: StreamType.Raw, metadata: this });
     return this.resource;
   }
 
