@@ -10,6 +10,7 @@ import type { ServerResponse } from 'node:http';
 import { attachmentOriginsFor, downloadAttachment, isTrustedAttachmentUrl } from '../src/services/input/download.js';
 import { TextFileError, type TextFileProblem } from '../src/services/input/textFile.js';
 import { startHttpServer, type StartedServer } from './support/httpServer.js';
+import { pollUntil } from './support/wait.js';
 
 const LIMIT = 64 * 1024;
 
@@ -28,6 +29,8 @@ describe('downloadAttachment', () => {
   const requests: string[] = [];
   /** Bytes each response managed to write before the client went away (chunked routes). */
   const written = new Map<string, number>();
+  /** Paths whose response socket has closed (the client hung up, or the body ended). */
+  const closed = new Set<string>();
   const pending = new Set<NodeJS.Timeout>();
 
   /** Writes `total` bytes in 16 KiB chunks without a Content-Length, counting what got through. */
@@ -46,7 +49,10 @@ describe('downloadAttachment', () => {
       // Waits for the socket between chunks, so a client that stopped reading is seen as gone.
       res.write(Buffer.alloc(n, 0x61), () => setImmediate(step));
     };
-    res.on('close', () => written.set(path, sent));
+    res.on('close', () => {
+      written.set(path, sent);
+      closed.add(path);
+    });
     step();
   }
 
@@ -62,7 +68,7 @@ describe('downloadAttachment', () => {
         res.writeHead(200, { 'content-length': String(LIMIT * 20) });
         res.end(Buffer.alloc(LIMIT * 20, 0x61));
       } else if (path === '/chunked.txt') {
-        streamChunked(res, path, LIMIT * 64);
+        streamChunked(res, path, LIMIT * 256);
       } else if (path === '/exact.txt') {
         streamChunked(res, path, LIMIT);
       } else if (path === '/slow.txt') {
@@ -111,10 +117,12 @@ describe('downloadAttachment', () => {
 
   test('a chunked body without any length is cut off as soon as it passes the limit', async () => {
     assert.deepEqual(await refusal(get('/chunked.txt', 100)), { kind: 'too_large', limitBytes: LIMIT });
-    // The server wanted to send 64× the limit; the client went away after a little more than the limit.
-    await new Promise((resolve) => setImmediate(resolve));
+    // The server wanted to send 256× the limit (16 MiB, more than loopback socket buffers absorb); the client hung
+    // up long before. What the server wrote counts those buffers too (the bot reads at its own pace), so it says only
+    // that the body was cut off — the client's own bound (the limit plus one piece) is enforced as it reads.
+    await pollUntil(() => (closed.has('/chunked.txt') ? true : undefined), 5_000, 'the client to hang up');
     const sent = written.get('/chunked.txt') ?? 0;
-    assert.ok(sent < LIMIT * 16, `the server got ${sent} bytes out of ${LIMIT * 64} before the client left`);
+    assert.ok(sent < LIMIT * 256, `the server got all ${sent} bytes out: the client never hung up`);
   });
 
   test('exactly the limit is accepted', async () => {
