@@ -14,10 +14,52 @@
  * next to another initial ("Nguyễn V. Anh", "J. K. Rowling"); this also keeps "Nguyễn Văn A. Bà ấy…" as one
  * sentence, the cheaper mistake (one missing pause) compared with cutting names apart. A one-letter word with a
  * tone mark is not an initial: "khu vực Đông Nam Á. Sau đó…" is two sentences.
+ *
+ * Linear on long lines (a 100 000-character file on one line): V8's segment iterator costs time proportional to the
+ * whole string at every step, so the segmenter is fed windows of a few thousand characters (`icuSentences`), and
+ * sentences are index ranges of the line, never strings grown by concatenation and re-scanned.
  */
 import { hasSpeakable } from './invisible.js';
 
 const segmenter = new Intl.Segmenter('vi', { granularity: 'sentence' });
+
+/** Characters the segmenter sees at once: big enough to hold many sentences, small enough to iterate cheaply. */
+const WINDOW = 4096;
+/**
+ * A boundary this close to a window's end is not trusted: ICU may look ahead past a sentence end (".  1 2 3 viết
+ * thường" is not a break), so the window is moved up to the last boundary before this margin and segmented again.
+ */
+const LOOK_AHEAD = 1024;
+
+/**
+ * ICU's sentence segments of `line`, as `segmenter.segment(line)` gives them, but in windows: segmenting from a
+ * boundary gives the boundaries that follow it, and only those at least LOOK_AHEAD before a window's end are kept.
+ * A window with no such boundary (one sentence longer than it) is doubled until it holds one or reaches the end.
+ */
+function* icuSentences(line: string): Generator<string> {
+  let start = 0;
+  let size = WINDOW;
+  while (start < line.length) {
+    if (start + size >= line.length) {
+      for (const { segment } of segmenter.segment(line.slice(start))) yield segment;
+      return;
+    }
+    const found: string[] = [];
+    let kept = 0;
+    for (const { segment, index } of segmenter.segment(line.slice(start, start + size))) {
+      if (index + segment.length > size - LOOK_AHEAD) break;
+      found.push(segment);
+      kept = index + segment.length;
+    }
+    if (kept === 0) {
+      size *= 2;
+      continue;
+    }
+    yield* found;
+    start += kept;
+    size = WINDOW;
+  }
+}
 
 /** Abbreviations that precede a name or a number, compared lowercased. Only real abbreviations: no "ông.". */
 const ABBREVIATIONS = new Set([
@@ -57,18 +99,25 @@ const OPENERS = /^[("“‘'«\[]+/u;
  */
 const INITIAL = /^(?:[A-ZĐĂÂÊÔƠƯ]\.)+$/u;
 const LIST_LABEL = /^(?:\d{1,3}|[A-Za-z]|[IVXLC]{1,6})\.$/u;
-const ELLIPSIS_THEN_CAPITAL = /(?:…|\.{3,})\s+(?=["“‘'(«]?\p{Lu})/gu;
+// Not inside a run of dots: from its first dot the run's length no longer matters, and retrying from each dot of a
+// long run would be quadratic.
+const ELLIPSIS_THEN_CAPITAL = /(?:…|(?<!\.)\.{3,})\s+(?=["“‘'(«]?\p{Lu})/gu;
 
-/** The last `count` whitespace-separated tokens of `text`, without opening brackets or quotes. */
-function lastTokens(text: string, count: number): string[] {
+const isSpace = (char: string | undefined): boolean => char !== undefined && /\s/u.test(char);
+
+/**
+ * The last `count` whitespace-separated tokens of `line.slice(from, end)`, without opening brackets or quotes. Works
+ * on indexes of the line: a sentence grown by joining pieces is never copied to be scanned.
+ */
+function lastTokens(line: string, from: number, end: number, count: number): string[] {
   const found: string[] = [];
-  let end = text.trimEnd().length;
-  while (found.length < count && end > 0) {
+  while (end > from && isSpace(line[end - 1])) end--;
+  while (found.length < count && end > from) {
     let start = end;
-    while (start > 0 && !/\s/u.test(text[start - 1] ?? '')) start--;
-    found.unshift(text.slice(start, end).replace(OPENERS, ''));
+    while (start > from && !isSpace(line[start - 1])) start--;
+    found.unshift(line.slice(start, end).replace(OPENERS, ''));
     end = start;
-    while (end > 0 && /\s/u.test(text[end - 1] ?? '')) end--;
+    while (end > from && isSpace(line[end - 1])) end--;
   }
   return found;
 }
@@ -92,11 +141,21 @@ function startsCapitalised(token: string | undefined): boolean {
   return token !== undefined && /^\p{Lu}/u.test(token);
 }
 
-/** Whether the boundary between `before` and `after` (consecutive pieces of one line) is not a sentence end. */
-function mustJoin(before: string, after: string): boolean {
-  if (!/\s$/u.test(before)) return true;
-  if (!hasSpeakable(before) || !hasSpeakable(after)) return true;
-  const tail = lastTokens(before, 2);
+/** A sentence in the making: a range of the line, and whether it holds a letter or digit yet. */
+interface Sentence {
+  readonly start: number;
+  end: number;
+  speakable: boolean;
+}
+
+/**
+ * Whether the boundary between `before` (a sentence in the making) and `after` (the next piece of the line, starting
+ * where `before` ends) is not a sentence end.
+ */
+function mustJoin(line: string, before: Sentence, after: string): boolean {
+  if (!isSpace(line[before.end - 1])) return true;
+  if (!before.speakable || !hasSpeakable(after)) return true;
+  const tail = lastTokens(line, before.start, before.end, 2);
   const last = tail.at(-1) ?? '';
   const secondLast = tail.length === 2 ? tail[0] : undefined;
   const next = firstToken(after);
@@ -126,13 +185,20 @@ function splitAfterEllipses(segment: string): string[] {
  * line back when the line has single spaces (as `cleanText` output does).
  */
 export function splitSentences(line: string): string[] {
-  const pieces: string[] = [];
-  for (const { segment } of segmenter.segment(line)) pieces.push(...splitAfterEllipses(segment));
-  const sentences: string[] = [];
-  for (const piece of pieces) {
-    const previous = sentences.at(-1);
-    if (previous !== undefined && mustJoin(previous, piece)) sentences[sentences.length - 1] = previous + piece;
-    else sentences.push(piece);
+  const sentences: Sentence[] = [];
+  let at = 0;
+  for (const segment of icuSentences(line)) {
+    for (const piece of splitAfterEllipses(segment)) {
+      const previous = sentences.at(-1);
+      const speakable = hasSpeakable(piece);
+      if (previous !== undefined && mustJoin(line, previous, piece)) {
+        previous.end = at + piece.length;
+        previous.speakable ||= speakable;
+      } else {
+        sentences.push({ start: at, end: at + piece.length, speakable });
+      }
+      at += piece.length;
+    }
   }
-  return sentences.map((sentence) => sentence.trim()).filter((sentence) => sentence !== '');
+  return sentences.map(({ start, end }) => line.slice(start, end).trim()).filter((sentence) => sentence !== '');
 }
