@@ -23,6 +23,8 @@ import { hasSpeakable } from './invisible.js';
 
 const segmenter = new Intl.Segmenter('vi', { granularity: 'sentence' });
 
+const MAY_BREAK = /[\p{Sentence_Terminal}.\u2024\uFE52\uFF0E\r\n\u0085\u2028\u2029]/u;
+
 /** Characters the segmenter sees at once: big enough to hold many sentences, small enough to iterate cheaply. */
 const WINDOW = 4096;
 /**
@@ -37,6 +39,12 @@ const LOOK_AHEAD = 1024;
  * A window with no such boundary (one sentence longer than it) is doubled until it holds one or reaches the end.
  */
 function* icuSentences(line: string): Generator<string> {
+  // Without a sentence terminator or paragraph separator (UAX #29's STerm, ATerm, Sep, CR, LF) nothing can break:
+  // most lines of a list or a chat log, which would otherwise pay for a segmenter each.
+  if (!MAY_BREAK.test(line)) {
+    if (line !== '') yield line;
+    return;
+  }
   let start = 0;
   let size = WINDOW;
   while (start < line.length) {
