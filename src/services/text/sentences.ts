@@ -15,47 +15,57 @@
  * sentence, the cheaper mistake (one missing pause) compared with cutting names apart. A one-letter word with a
  * tone mark is not an initial: "khu vực Đông Nam Á. Sau đó…" is two sentences.
  *
- * Linear on long lines (a 100 000-character file on one line): V8's segment iterator costs time proportional to the
- * whole string at every step, so the segmenter is fed windows of a few thousand characters (`icuSentences`), and
- * sentences are index ranges of the line, never strings grown by concatenation and re-scanned.
+ * Linear on long texts (a 100 000-character file on one line, or 50 000 short lines): V8's segment iterator costs
+ * time proportional to the whole string at every step, so the segmenter is fed windows of about a thousand
+ * characters (`icuSentences`), a paragraph's lines together; sentences are index ranges of the text, never strings
+ * grown by concatenation and re-scanned.
  */
 import { hasSpeakable } from './invisible.js';
 
 const segmenter = new Intl.Segmenter('vi', { granularity: 'sentence' });
 
+/** UAX #29's sentence terminators (STerm, ATerm) and paragraph separators (Sep, CR, LF): without one, nothing breaks. */
 const MAY_BREAK = /[\p{Sentence_Terminal}.\u2024\uFE52\uFF0E\r\n\u0085\u2028\u2029]/u;
-
-/** Characters the segmenter sees at once: big enough to hold many sentences, small enough to iterate cheaply. */
-const WINDOW = 4096;
 /**
- * A boundary this close to a window's end is not trusted: ICU may look ahead past a sentence end (".  1 2 3 viết
- * thường" is not a break), so the window is moved up to the last boundary before this margin and segmented again.
+ * Characters that end any look-ahead of the sentence rules (UAX #29 SB8 looks past a full stop, closing marks,
+ * spaces, digits and punctuation for a lowercase letter: "a. 1 2 viết" is not a break), a subset of its letters,
+ * terminators and separators: a boundary with one of these after it in the window is decided as in the whole text.
  */
-const LOOK_AHEAD = 1024;
+const DECISIVE = /[\p{L}\p{Sentence_Terminal}.\u2024\uFE52\uFF0E\r\n\u0085\u2028\u2029]/u;
+
+/** Characters the segmenter sees at once: a `segment()` call costs ~10 µs and each step time proportional to this. */
+const WINDOW = 1024;
+
+/** Index of the last DECISIVE character of `text`, or -1. */
+function lastDecisive(text: string): number {
+  for (let i = text.length - 1; i >= 0; i--) if (DECISIVE.test(text[i] ?? '')) return i;
+  return -1;
+}
 
 /**
- * ICU's sentence segments of `line`, as `segmenter.segment(line)` gives them, but in windows: segmenting from a
- * boundary gives the boundaries that follow it, and only those at least LOOK_AHEAD before a window's end are kept.
- * A window with no such boundary (one sentence longer than it) is doubled until it holds one or reaches the end.
+ * ICU's sentence segments of `text`, as `segmenter.segment(text)` gives them, but in windows: segmenting from a
+ * boundary gives the boundaries that follow it, and a boundary is kept only when a DECISIVE character follows it in
+ * the window (so nothing beyond the window could have changed it). A window that keeps nothing (one sentence longer
+ * than it) is doubled until it keeps something or reaches the end.
  */
-function* icuSentences(line: string): Generator<string> {
-  // Without a sentence terminator or paragraph separator (UAX #29's STerm, ATerm, Sep, CR, LF) nothing can break:
-  // most lines of a list or a chat log, which would otherwise pay for a segmenter each.
-  if (!MAY_BREAK.test(line)) {
-    if (line !== '') yield line;
+function* icuSentences(text: string): Generator<string> {
+  if (!MAY_BREAK.test(text)) {
+    if (text !== '') yield text;
     return;
   }
   let start = 0;
   let size = WINDOW;
-  while (start < line.length) {
-    if (start + size >= line.length) {
-      for (const { segment } of segmenter.segment(line.slice(start))) yield segment;
+  while (start < text.length) {
+    if (start + size >= text.length) {
+      for (const { segment } of segmenter.segment(text.slice(start))) yield segment;
       return;
     }
+    const window = text.slice(start, start + size);
+    const trusted = lastDecisive(window);
     const found: string[] = [];
     let kept = 0;
-    for (const { segment, index } of segmenter.segment(line.slice(start, start + size))) {
-      if (index + segment.length > size - LOOK_AHEAD) break;
+    for (const { segment, index } of segmenter.segment(window)) {
+      if (index + segment.length > trusted) break;
       found.push(segment);
       kept = index + segment.length;
     }
@@ -160,10 +170,10 @@ interface Sentence {
  * Whether the boundary between `before` (a sentence in the making) and `after` (the next piece of the line, starting
  * where `before` ends) is not a sentence end.
  */
-function mustJoin(line: string, before: Sentence, after: string): boolean {
-  if (!isSpace(line[before.end - 1])) return true;
+function mustJoin(text: string, before: Sentence, after: string): boolean {
+  if (!isSpace(text[before.end - 1])) return true;
   if (!before.speakable || !hasSpeakable(after)) return true;
-  const tail = lastTokens(line, before.start, before.end, 2);
+  const tail = lastTokens(text, before.start, before.end, 2);
   const last = tail.at(-1) ?? '';
   const secondLast = tail.length === 2 ? tail[0] : undefined;
   const next = firstToken(after);
@@ -189,17 +199,21 @@ function splitAfterEllipses(segment: string): string[] {
 }
 
 /**
- * The sentences of one line (no newlines), trimmed, in order. Joining them with single spaces gives the
- * line back when the line has single spaces (as `cleanText` output does).
+ * The sentences of `text`, trimmed, in order. A line break always ends a sentence: each line is split as it would be
+ * alone, so a whole paragraph can be passed at once (one segmenter for many short lines). Joining a line's sentences
+ * with single spaces gives the line back when it has single spaces (as `cleanText` output does).
  */
-export function splitSentences(line: string): string[] {
+export function splitSentences(text: string): string[] {
   const sentences: Sentence[] = [];
+  let lineStart = 0;
   let at = 0;
-  for (const segment of icuSentences(line)) {
-    for (const piece of splitAfterEllipses(segment)) {
+  for (const segment of icuSentences(text)) {
+    // ICU always breaks after a line feed (UAX #29 SB4), so one can only end a segment.
+    const endsLine = segment.endsWith('\n');
+    for (const piece of splitAfterEllipses(endsLine ? segment.slice(0, -1) : segment)) {
       const previous = sentences.at(-1);
       const speakable = hasSpeakable(piece);
-      if (previous !== undefined && mustJoin(line, previous, piece)) {
+      if (previous !== undefined && previous.start >= lineStart && mustJoin(text, previous, piece)) {
         previous.end = at + piece.length;
         previous.speakable ||= speakable;
       } else {
@@ -207,6 +221,10 @@ export function splitSentences(line: string): string[] {
       }
       at += piece.length;
     }
+    if (endsLine) {
+      at += 1;
+      lineStart = at;
+    }
   }
-  return sentences.map(({ start, end }) => line.slice(start, end).trim()).filter((sentence) => sentence !== '');
+  return sentences.map(({ start, end }) => text.slice(start, end).trim()).filter((sentence) => sentence !== '');
 }
