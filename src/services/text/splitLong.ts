@@ -76,15 +76,24 @@ const SPEAKABLE_CHAR = /[\p{L}\p{N}]/u;
  * what is left: the spaces and the last letter or digit are found once, and each cut looks only at its window.
  */
 class LongSentence {
-  /** Whitespace runs as [start, end) of `text`, in order (none at either end: the text is trimmed). */
-  readonly #spaces: [number, number][] = [];
-  /** Index of the first space run not yet behind the current start. */
+  /** Whitespace runs of `text`, flat: start, end, start, end… in order (none at either end: the text is trimmed). */
+  readonly #spaces: number[] = [];
+  /** Index in #spaces of the first run not yet behind the current start. */
   #nextSpace = 0;
   /** Index of the text's last letter or digit, or -1. */
   readonly #lastSpeakable: number;
 
   constructor(readonly text: string) {
-    for (const match of text.matchAll(/\s+/gu)) this.#spaces.push([match.index, match.index + match[0].length]);
+    // By character codes rather than matchAll(/\s+/g): a match object per space doubled the cost of a long line.
+    for (let i = 0; i < text.length; ) {
+      if (!isSpaceCode(text.charCodeAt(i))) {
+        i++;
+        continue;
+      }
+      const start = i;
+      while (i < text.length && isSpaceCode(text.charCodeAt(i))) i++;
+      this.#spaces.push(start, i);
+    }
     this.#lastSpeakable = lastSpeakableIndex(text);
   }
 
@@ -93,16 +102,17 @@ class LongSentence {
    * (which is never on a space: the rest is trimmed).
    */
   cutsFrom(start: number, maxChars: number): Cut[] {
-    while (this.#nextSpace < this.#spaces.length && this.#spaces[this.#nextSpace]![0] < start) this.#nextSpace++;
+    const spaces = this.#spaces;
+    while (this.#nextSpace < spaces.length && spaces[this.#nextSpace]! < start) this.#nextSpace += 2;
     const cuts: Cut[] = [];
-    for (let i = this.#nextSpace; i < this.#spaces.length; i++) {
-      const [from, to] = this.#spaces[i]!;
+    for (let i = this.#nextSpace; i < spaces.length; i += 2) {
+      const from = spaces[i]!;
       const leftEnd = from - start;
       if (leftEnd > maxChars) break;
       if (leftEnd === 0) continue;
       const lastChar = this.text[from - 1] ?? '';
-      const atPause = PAUSE_MARKS.has(lastChar) || (DASHES.has(lastChar) && leftEnd >= 2 && /\s/u.test(this.text[from - 2] ?? ''));
-      cuts.push({ leftEnd, rightStart: to - start, atPause });
+      const atPause = PAUSE_MARKS.has(lastChar) || (DASHES.has(lastChar) && leftEnd >= 2 && isSpaceCode(this.text.charCodeAt(from - 2)));
+      cuts.push({ leftEnd, rightStart: spaces[i + 1]! - start, atPause });
     }
     return cuts;
   }
@@ -118,6 +128,23 @@ class LongSentence {
   lastSpeakableFrom(start: number): number {
     return this.#lastSpeakable - start;
   }
+}
+
+/** Whether a UTF-16 code unit is one of `\s` (ECMAScript WhiteSpace and LineTerminator; all are in the BMP). */
+export function isSpaceCode(code: number): boolean {
+  return (
+    code === 0x20 ||
+    (code >= 0x09 && code <= 0x0d) ||
+    code === 0xa0 ||
+    code === 0x1680 ||
+    (code >= 0x2000 && code <= 0x200a) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
+    code === 0x202f ||
+    code === 0x205f ||
+    code === 0x3000 ||
+    code === 0xfeff
+  );
 }
 
 /** Index of the last letter or digit of `text` (of its first code unit, for one outside the BMP), or -1. */
@@ -175,7 +202,7 @@ export function splitLongSentence(sentence: string, maxChars: number, minChars: 
     const cut = bestCut(long, start, maxChars, minChars);
     pieces.push(text.slice(start, start + cut.leftEnd).trimEnd());
     start += cut.rightStart;
-    while (start < text.length && /\s/u.test(text[start] ?? '')) start++; // the rest, trimmed at its start
+    while (start < text.length && isSpaceCode(text.charCodeAt(start))) start++; // the rest, trimmed at its start
   }
   if (start < text.length) pieces.push(text.slice(start));
   // A piece with nothing to say (a hard-cut wall of "****") would only be noise: drop it.
