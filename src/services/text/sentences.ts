@@ -43,16 +43,33 @@ function lastDecisive(text: string): number {
 }
 
 /**
- * ICU's sentence segments of `text`, as `segmenter.segment(text)` gives them, but in windows: segmenting from a
- * boundary gives the boundaries that follow it, and a boundary is kept only when a DECISIVE character follows it in
- * the window (so nothing beyond the window could have changed it). A window that keeps nothing (one sentence longer
- * than it) is doubled until it keeps something or reaches the end.
+ * ICU's sentence segments of `text`, as `segmenter.segment(text)` gives them. ICU always breaks after a line feed and
+ * never looks past one (UAX #29 SB4, SB8), so lines are segmented apart from each other: a line with nothing that could
+ * end a sentence is one segment without asking ICU, and runs of the other lines go to it together (`windowed`).
  */
 function* icuSentences(text: string): Generator<string> {
-  if (!MAY_BREAK.test(text)) {
-    if (text !== '') yield text;
-    return;
+  let batchStart = 0;
+  let lineStart = 0;
+  while (lineStart < text.length) {
+    const newline = text.indexOf('\n', lineStart);
+    const lineEnd = newline === -1 ? text.length : newline + 1;
+    if (!MAY_BREAK.test(text.slice(lineStart, newline === -1 ? text.length : newline))) {
+      if (batchStart < lineStart) yield* windowed(text.slice(batchStart, lineStart));
+      yield text.slice(lineStart, lineEnd);
+      batchStart = lineEnd;
+    }
+    lineStart = lineEnd;
   }
+  if (batchStart < text.length) yield* windowed(text.slice(batchStart));
+}
+
+/**
+ * ICU's sentence segments of `text`, in windows: segmenting from a boundary gives the boundaries that follow it, and a
+ * boundary is kept only when a DECISIVE character follows it in the window (so nothing beyond the window could have
+ * changed it). A window that keeps nothing (one sentence longer than it) is doubled until it keeps something or
+ * reaches the end.
+ */
+function* windowed(text: string): Generator<string> {
   let start = 0;
   let size = WINDOW;
   while (start < text.length) {
