@@ -43,6 +43,7 @@ export const HOSTILE_TEXTS: Readonly<Record<string, (n: number) => string>> = {
   'masked links': (n) => fill('[a](https://a.vn) ', n),
   punctuation: (n) => `a ${fill('!?,;', n - 2)}`,
   'space runs': (n) => fill(`a${' '.repeat(999)}`, n),
+  'one space run, then a tag': (n) => `a${' '.repeat(n - 12)}b. [minh] c`,
   'script lines': (n) => fill('minh: a\n', n),
 };
 

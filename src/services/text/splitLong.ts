@@ -19,6 +19,8 @@
  * A sentence may be a whole 100 000-character file on one line: cutting reads it through indexes (`LongSentence`),
  * each cut looking only at the next `maxChars` characters, so splitting stays linear in the sentence's length.
  */
+import { isSpaceCode } from './whitespace.js';
+
 const graphemes = new Intl.Segmenter('vi', { granularity: 'grapheme' });
 
 export interface Cut {
@@ -128,23 +130,6 @@ class LongSentence {
   lastSpeakableFrom(start: number): number {
     return this.#lastSpeakable - start;
   }
-}
-
-/** Whether a UTF-16 code unit is one of `\s` (ECMAScript WhiteSpace and LineTerminator; all are in the BMP). */
-export function isSpaceCode(code: number): boolean {
-  return (
-    code === 0x20 ||
-    (code >= 0x09 && code <= 0x0d) ||
-    code === 0xa0 ||
-    code === 0x1680 ||
-    (code >= 0x2000 && code <= 0x200a) ||
-    code === 0x2028 ||
-    code === 0x2029 ||
-    code === 0x202f ||
-    code === 0x205f ||
-    code === 0x3000 ||
-    code === 0xfeff
-  );
 }
 
 /** Index of the last letter or digit of `text` (of its first code unit, for one outside the BMP), or -1. */
