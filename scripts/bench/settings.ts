@@ -87,7 +87,7 @@ export const FULL: BenchSettings = {
   scaleNarrations: 200,
   scaleWorkers: 12,
   textSizes: [25_000, 100_000],
-  textRepeats: 3,
+  textRepeats: 5,
   sections: SECTIONS,
 };
 
@@ -99,6 +99,7 @@ export const QUICK: BenchSettings = {
   shortNarrations: 300,
   sampleEvery: 50,
   scaleNarrations: 60,
+  textRepeats: 3,
 };
 
 export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--time-scale F] [--workers N] [--max-jobs N]
