@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: how much the bot adds to what the GPU costs anyway, and how it compares with the naive way —
- * first audio, schedule efficiency, the naive baseline, audio-path throughput, memory, fairness, scale and stalls
- * (what the listener hears: gaps, deadline-first vs round-robin, a long first sentence), in one
+ * first audio, schedule efficiency, the naive baseline, audio-path throughput, the text path on hostile input,
+ * memory, fairness, scale and stalls (what the listener hears: gaps, deadline-first vs round-robin, a long first
+ * sentence), in one
  * run against the RunPod emulator. Prints a table and writes every figure (and each run's raw values) as JSON.
  * What each figure means and the latest results: BENCHMARKS.md.
  *
  *   npm run bench -- [--quick] [--runs N] [--time-scale F] [--workers N] [--max-jobs N]
- *                    [--only latency,audio,memory,fairness,scale,playback] [--out FILE]
+ *                    [--only latency,audio,text,memory,fairness,scale,playback] [--out FILE]
  *
  *   --quick         2 runs and fewer narrations (about 2–3 minutes instead of about 5)
  *   --runs N        repetitions for the latency and fairness figures (default 5; medians are reported)

@@ -1,7 +1,8 @@
 /**
  * `npm run bench` still works: every section runs end to end on a tiny configuration (a few jobs of a few tens of
- * milliseconds, child processes included), the report has a row for each of the seven figures and the results
- * survive the trip to JSON. No timing is asserted: on a shared CI machine only the bench's own figures mean anything.
+ * milliseconds, child processes included), the report has a row for each of the seven figures and for the text
+ * path's figure 11, and the results survive the trip to JSON. No timing is asserted: on a shared CI machine only the
+ * bench's own figures mean anything.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,6 +30,8 @@ const TINY: BenchSettings = {
   fairShortChunks: 3,
   scaleNarrations: 12,
   scaleWorkers: 4,
+  textSizes: [500, 2000],
+  textRepeats: 1,
 };
 
 // The timeout is a hang guard, not a speed target: ~50 s alone, more beside other test files on 2 cores.
@@ -72,8 +75,12 @@ test('a tiny bench runs every section and reports all seven figures', { timeout:
   assert.equal(scale.narrations, 12);
   assert.ok(scale.utilisation > 0 && scale.utilisation <= 1.05);
 
+  const text = results.text!;
+  assert.deepEqual(text.sizes, [500, 2000]);
+  assert.ok(text.cases.length >= 20 && text.cases.every((c) => c.prepareMs.length === 2 && c.voicedMs.length === 2));
+
   const report = formatReport(results);
-  for (const figure of ['1.', '2.', '3.', '4.', '5.', '6.', '7.']) {
+  for (const figure of ['1.', '2.', '3.', '4.', '5.', '6.', '7.', '11.']) {
     assert.ok(results.summary.some((row) => row.figure.startsWith(figure)), `figure ${figure} in the summary`);
     assert.ok(report.includes(`\n${figure} `), `figure ${figure} in the printed table`);
   }

@@ -11,6 +11,7 @@ import type { ScaleResults } from './scale.js';
 import type { MemorySample } from './childProtocol.js';
 import type { PlaybackResults } from './playback.js';
 import type { BenchSettings } from './settings.js';
+import { worst, type TextCaseResult, type TextPathResults } from './textPath.js';
 import type { Spread } from './stats.js';
 
 export interface Machine {
@@ -30,6 +31,7 @@ export interface BenchResults {
   readonly durationSec: number;
   readonly latency?: LatencyResults;
   readonly audio?: AudioPathResults;
+  readonly text?: TextPathResults;
   readonly memory?: MemoryResults;
   readonly fairness?: FairnessResults;
   readonly scale?: ScaleResults;
@@ -69,6 +71,13 @@ const PLACE: Record<Placement, string> = { 'same-process': 'emulator in-process'
 export function isWorkerBound(s: ScaleResults): boolean {
   return s.errors === 0 && s.utilisation >= 0.85 && s.botCpuShare < 0.5;
 }
+
+/**
+ * Figure 11's targets: the largest input blocks the event loop (and every server's voice frames) for well under a
+ * second, and four times the input costs about four times the work (5× leaves room for noise and cache effects).
+ */
+export const TEXT_TARGET_MS = 500;
+export const TEXT_TARGET_RATIO = 5;
 
 export function summaryRows(r: Omit<BenchResults, 'summary'>): SummaryRow[] {
   const rows: SummaryRow[] = [];
@@ -151,6 +160,23 @@ export function summaryRows(r: Omit<BenchResults, 'summary'>): SummaryRow[] {
       target: '0 errors, workers ≥ 85 % busy, bot < 50 %',
       met: isWorkerBound(scale),
     });
+  }
+  const { text } = r;
+  if (text) {
+    const sizes = `${text.sizes.map((n) => `${n / 1000}k`).join('→')} chars`;
+    for (const [label, msOf, ratioOf] of [
+      ['prepareText', (c: TextCaseResult) => c.prepareMs.at(-1)!, (c: TextCaseResult) => c.prepareRatio],
+      ['prepareVoicedText', (c: TextCaseResult) => c.voicedMs.at(-1)!, (c: TextCaseResult) => c.voicedRatio],
+    ] as const) {
+      const slowest = worst(text, msOf);
+      const steepest = worst(text, ratioOf);
+      rows.push({
+        figure: `11. ${label}, ${text.cases.length} hostile inputs, ${sizes}: slowest, steepest`,
+        value: `${ms(msOf(slowest))} (${slowest.name}); ${ratioOf(steepest).toFixed(1)}× (${steepest.name})`,
+        target: `≤ ${TEXT_TARGET_MS} ms; ≤ ${TEXT_TARGET_RATIO}×`,
+        met: msOf(slowest) <= TEXT_TARGET_MS && ratioOf(steepest) <= TEXT_TARGET_RATIO,
+      });
+    }
   }
   const { playback } = r;
   if (playback) {
@@ -239,6 +265,12 @@ export function formatReport(r: BenchResults): string {
       s.cpuMsPerAudioSec.toFixed(2),
     ];
     out.push(table(['stage', '× realtime', 'CPU ms/s'], rates.map(cells)));
+  }
+  const { text } = r;
+  if (text) {
+    out.push('', `Text path detail (fastest of ${text.repeats}; ms at ${text.sizes.join(' / ')} characters, and the ratio):`);
+    const cells = (ms: readonly number[], ratio: number): string => `${ms.map((v) => v.toFixed(v < 10 ? 1 : 0)).join(' / ')} (${ratio.toFixed(1)}×)`;
+    out.push(table(['input', 'prepareText', 'prepareVoicedText'], text.cases.map((c) => [c.name, cells(c.prepareMs, c.prepareRatio), cells(c.voicedMs, c.voicedRatio)])));
   }
   if (memory) {
     const l = memory.long;

@@ -9,7 +9,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const SECTIONS = ['latency', 'audio', 'memory', 'fairness', 'scale', 'playback'] as const;
+export const SECTIONS = ['latency', 'audio', 'text', 'memory', 'fairness', 'scale', 'playback'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface LatencyModelSettings {
@@ -59,6 +59,9 @@ export interface BenchSettings {
    */
   readonly scaleNarrations: number;
   readonly scaleWorkers: number;
+  /** Text path: input sizes in characters (the last one is a `/narrate file:` at its limit), and timed repetitions. */
+  readonly textSizes: readonly number[];
+  readonly textRepeats: number;
   readonly sections: readonly Section[];
 }
 
@@ -83,6 +86,8 @@ export const FULL: BenchSettings = {
   fairShortChunks: 3,
   scaleNarrations: 200,
   scaleWorkers: 12,
+  textSizes: [25_000, 100_000],
+  textRepeats: 5,
   sections: SECTIONS,
 };
 
@@ -94,6 +99,7 @@ export const QUICK: BenchSettings = {
   shortNarrations: 300,
   sampleEvery: 50,
   scaleNarrations: 60,
+  textRepeats: 3,
 };
 
 export const USAGE = `usage: npm run bench -- [--quick] [--runs N] [--time-scale F] [--workers N] [--max-jobs N]

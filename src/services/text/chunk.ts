@@ -195,12 +195,12 @@ export function chunkText(cleaned: string, opts: ChunkOptions = {}): Chunk[] {
 
   const pieces: Piece[] = [];
   for (const paragraph of cleaned.split(/\n[^\S\n]*\n\s*/u)) {
-    const units: string[] = [];
-    for (const line of paragraph.split('\n')) {
-      const spaced = line.replace(/\s+/gu, ' ').trim();
-      if (spaced === '') continue;
-      for (const sentence of splitSentences(spaced)) units.push(...splitLongSentence(sentence, maxChars, minChars));
-    }
+    // A line break is a sentence break; splitSentences keeps it so, and takes the paragraph's lines in one go.
+    const lines = paragraph
+      .split('\n')
+      .map((line) => line.replace(/\s+/gu, ' ').trim())
+      .filter((line) => line !== '');
+    const units = splitSentences(lines.join('\n')).flatMap((sentence) => splitLongSentence(sentence, maxChars, minChars));
     mergeShort(units, maxChars, minChars).forEach(({ text, joins }, i) => {
       const breakBefore: BreakBefore = pieces.length === 0 ? 'none' : i === 0 ? 'paragraph' : 'sentence';
       pieces.push({ text, breakBefore, joins });

@@ -9,8 +9,11 @@
  * paired emphasis (`***`, `**`, `*`, `__`, `_`, `~~`, `||spoiler||`, whose text is kept). Single `*` and
  * `_` count only around words — an opening marker not preceded by a letter/digit, a closing one not followed
  * by one — so `snake_case_names` and `2*3*4` survive. Hand-written rather than a markdown parser because
- * Discord's dialect is small and differs from CommonMark (subtext, spoilers, no links without scheme).
+ * Discord's dialect is small and differs from CommonMark (subtext, spoilers, no links without scheme). The pairing
+ * is done by emphasis.ts's linear scan, not by regular expressions, which retried the rest of the paragraph from
+ * every marker without a partner.
  */
+import { replacePaired, type PairedMarker } from './emphasis.js';
 import { PARAGRAPH } from './placeholders.js';
 
 /** Everything except a paragraph marker: emphasis never spans paragraphs. */
@@ -39,25 +42,16 @@ const LINE_MARKERS: readonly RegExp[] = [
   /^[ ]*[-*+•][ ]+/gm, // list bullets
 ];
 
-const WORDISH = String.raw`\p{L}\p{N}`;
-
-function paired(open: string, close: string, aroundWordsOnly: boolean, markerChar: string): RegExp {
-  const before = aroundWordsOnly ? `(?<![${WORDISH}${markerChar}])` : '';
-  const after = aroundWordsOnly ? `(?![${WORDISH}${markerChar}])` : '';
-  // Content starts and ends with a non-space, non-marker character, as in Discord's renderer.
-  const edge = `[^\\s${markerChar}${PARAGRAPH}]`;
-  return new RegExp(`${before}${open}(?=${edge})(${ANY}*?${edge})${close}${after}`, 'gu');
-}
-
-const EMPHASIS: readonly RegExp[] = [
-  paired(String.raw`\*\*\*`, String.raw`\*\*\*`, false, String.raw`\*`),
-  paired(String.raw`\*\*`, String.raw`\*\*`, false, String.raw`\*`),
-  paired('___', '___', true, '_'),
-  paired('__', '__', true, '_'),
-  paired(String.raw`\*`, String.raw`\*`, true, String.raw`\*`),
-  paired('_', '_', true, '_'),
-  paired('~~', '~~', false, '~'),
-  new RegExp(String.raw`\|\|(${ANY}+?)\|\|`, 'gu'),
+/** In the order they are applied: longer markers before the shorter ones they contain. */
+const EMPHASIS: readonly PairedMarker[] = [
+  { open: '***', close: '***', edges: true, aroundWordsOnly: false, markerChar: '*' },
+  { open: '**', close: '**', edges: true, aroundWordsOnly: false, markerChar: '*' },
+  { open: '___', close: '___', edges: true, aroundWordsOnly: true, markerChar: '_' },
+  { open: '__', close: '__', edges: true, aroundWordsOnly: true, markerChar: '_' },
+  { open: '*', close: '*', edges: true, aroundWordsOnly: true, markerChar: '*' },
+  { open: '_', close: '_', edges: true, aroundWordsOnly: true, markerChar: '_' },
+  { open: '~~', close: '~~', edges: true, aroundWordsOnly: false, markerChar: '~' },
+  { open: '||', close: '||', edges: false, aroundWordsOnly: false, markerChar: '|' },
 ];
 
 export function stripMarkdown(text: string): string {
@@ -66,7 +60,7 @@ export function stripMarkdown(text: string): string {
   // Nested emphasis (`**_x_**`) needs more than one pass; four covers any realistic nesting.
   for (let pass = 0; pass < 4; pass++) {
     const before = out;
-    for (const rule of EMPHASIS) out = out.replace(rule, '$1');
+    for (const rule of EMPHASIS) out = replacePaired(out, rule);
     if (out === before) break;
   }
   return out;

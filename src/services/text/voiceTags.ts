@@ -19,6 +19,7 @@
  * before the first tag is read by the narration's own voice. A tag is never part of any run's text.
  */
 import { NarratorError } from '../errors.js';
+import { trailingSpace } from './whitespace.js';
 
 export interface VoiceRun {
   /** The configured voice that reads this run. */
@@ -164,7 +165,7 @@ export function splitVoiceRuns(raw: string, options: { readonly defaultVoice: st
   let previousText = '';
   const push = (to: number) => {
     const text = raw.slice(from, to);
-    const trailing = /\s*$/u.exec(previousText)?.[0] ?? '';
+    const trailing = trailingSpace(previousText);
     const leading = /^\s*/u.exec(text)?.[0] ?? '';
     runs.push({ voice, text, paragraphBefore: runs.length > 0 && (BLANK_LINE.test(trailing) || BLANK_LINE.test(leading)) });
     previousText = text;
