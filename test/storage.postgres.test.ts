@@ -12,6 +12,7 @@ import { NarratorError } from '../src/services/errors.js';
 import { openStorage, SCHEMA_VERSION } from '../src/services/storage/index.js';
 import { startPostgres, type TestPostgres } from './support/postgres.js';
 import { runWorkersTogether, storageSuite } from './support/storageSuite.js';
+import { pollUntil } from './support/wait.js';
 
 let server: TestPostgres;
 let dbCount = 0;
@@ -94,6 +95,40 @@ describe('postgres specifics', () => {
     };
     await assert.rejects(s.reserve({ guildId: 'g', userId: 'u', charsAsked: 1, charsToSynthesize: 1, chunks: 1, now: Date.now() }), isUnavailable);
     await assert.rejects(s.getSettings('g'), isUnavailable);
+    await s.close();
+  });
+
+  test('the server dies mid-transaction: connections in use fail their callers, nothing escapes as an uncaught exception', async () => {
+    // The pool listens for errors only on idle clients; a checked-out one (inside `reserve`'s locked transaction)
+    // losing its server emitted 'error' with no listener: 5 uncaught exceptions in 8 loops before the fix. node:test
+    // fails a test on an uncaught exception, so this one fails without the per-client listener.
+    await server.stop();
+    server = await startPostgres();
+    const url = await fresh();
+    const s = await openStorage(url, { connectTimeoutMs: 2000 });
+    let stop = false;
+    let succeeded = 0;
+    const failedLoops = new Set<number>();
+    const loop = async (g: number) => {
+      for (let i = 0; !stop; i++) {
+        try {
+          const r = await s.reserve({ guildId: `g${g}`, userId: `u${i}`, charsAsked: 1, charsToSynthesize: 1, chunks: 1, now: Date.now() });
+          if (r.ok) await s.settle({ narrationId: r.narrationId, outcome: 'completed', charsSynthesized: 1, chunks: 1, cacheHits: 0, gpuSeconds: 0, now: Date.now() });
+          succeeded++;
+        } catch (err) {
+          assert.ok(err instanceof NarratorError && err.code === 'storage_unavailable', `expected storage_unavailable, got ${String(err)}`);
+          failedLoops.add(g);
+          stop = failedLoops.size === 8;
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      }
+    };
+    const loops = Array.from({ length: 8 }, (_, g) => loop(g));
+    // Transactions in full flow first, then the kill lands in the middle of some of them.
+    await pollUntil(() => (succeeded >= 40 ? true : undefined), 20_000, 'transactions in flight');
+    await server.kill();
+    await Promise.all(loops);
+    assert.equal(failedLoops.size, 8, 'every loop saw the database go away');
     await s.close();
   });
 });

@@ -161,6 +161,12 @@ async function openPostgres(connectionString: string, where: string, password: s
   });
   // An idle connection dropped by the server must not crash the process; the next call reports storage_unavailable.
   pool.on('error', (err) => opts.logger?.warn({ err: hide(err.message, password) }, 'postgres connection lost'));
+  // The pool listens only on idle clients: one checked out (between a transaction's statements) that loses its server
+  // emits 'error' on itself, which with no listener is an uncaught exception (seen when the database was killed
+  // mid-settle). Its pending or next query fails anyway, and that caller reports storage_unavailable.
+  pool.on('connect', (client) => {
+    client.on('error', (err) => opts.logger?.warn({ err: hide(err.message, password) }, 'postgres connection lost (in use)'));
+  });
   try {
     const client = await pool.connect();
     client.release();
