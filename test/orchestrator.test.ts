@@ -244,6 +244,9 @@ test('cache: a repeated narration costs no job; identical concurrent chunks shar
     assert.equal(backend.calls.length, 6, '--no-cache synthesizes again');
     await collect(orch.narrate({ text, voice: 'female' }).segments());
     assert.equal(backend.calls.length, 9, 'another voice is another key');
+    // Fresh audio is written after it is handed back (off the first-audio path): removing the folder before those
+    // writes end raced them (ENOTEMPTY on a fresh-clone CI run).
+    await cache.settled();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
