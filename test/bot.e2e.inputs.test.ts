@@ -241,16 +241,15 @@ describe('e2e: the Narrate message command and /narrate file:', () => {
     ];
     for (const c of cases) {
       const inv = fake.invokeCommand({ user, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { file: c.file.id } });
-      const reply = await inv.replied();
-      assert.equal(((reply.data as { flags?: number }).flags ?? 0) & EPHEMERAL, EPHEMERAL, 'private');
-      assert.match(contentOf(reply), c.expect);
+      // Private, at once or — when the download was slow — after a defer: answeredPrivately rejects a public answer.
+      assert.match((await inv.answeredPrivately()).content, c.expect);
     }
     assert.equal(fake.attachmentDownloads(big.id).requests, 0, 'the 2 MiB file was refused from its declared size, never downloaded');
 
     // The same 2 MiB claiming to be 1 KB, sent in 64 KiB pieces without a Content-Length: cut off past the limit.
     const liar = fake.uploadAttachment({ filename: 'nho.txt', bytes: Buffer.alloc(2 * 1024 * 1024, 0x61), declaredSize: 1000, delivery: { chunkBytes: 64 * 1024, delayMs: 2, omitLength: true } });
     const lied = fake.invokeCommand({ user, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { file: liar.id } });
-    assert.match(contentOf(await lied.replied()), /^This file is too large: I read files up to 1 MiB\./);
+    assert.match((await lied.answeredPrivately()).content, /^This file is too large: I read files up to 1 MiB\./);
     const taken = await fake.waitFor(() => {
       const d = fake.attachmentDownloads(liar.id);
       return d.requests === 1 && d.bytesSent > 0 ? d : undefined;

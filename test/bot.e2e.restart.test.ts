@@ -124,7 +124,7 @@ describe('the queue survives a restart', () => {
       name: 'narrate',
       options: { text: 'Chào buổi tối cả nhà, hôm nay chúng ta đọc truyện cổ tích nhé.', speed: 2 },
     });
-    assert.match(contentOf(await other.replied()), /^Server limit: 100 characters a day, \d+ used; this narration needs \d+\./);
+    assert.match((await other.answeredPrivately()).content, /^Server limit: 100 characters a day, \d+ used; this narration needs \d+\./);
     assert.equal(runpod.jobs.length, jobs);
     await bot.stopCleanly();
     bot = undefined;

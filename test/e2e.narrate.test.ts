@@ -157,11 +157,9 @@ describe('e2e: /narrate, autocomplete and refusals', () => {
       const narrate = (user: string, options: Record<string, string | number>) =>
         fake.invokeCommand({ user: users[user]!, guild: guild.id, channel: text.id, name: 'narrate', options: { text: refused, ...options } });
       const refusal = async (user: string, options: Record<string, string | number>): Promise<string> => {
-        const inv = narrate(user, options);
-        const reply = await inv.replied();
-        assert.ok(inv.latencyOf(reply) < 3000);
-        assert.equal(((reply.data as { flags?: number }).flags ?? 0) & 64, 64, 'ephemeral');
-        return contentOf(reply);
+        // Private (answeredPrivately rejects a public answer) and acknowledged within Discord's 3 s: at once, or —
+        // for a refusal found by the slower checks on a loaded machine — after a defer, as a private follow-up.
+        return (await narrate(user, options).answeredPrivately()).content;
       };
 
       assert.equal(await refusal('outsider', {}), 'Join a voice channel first, then use `/narrate` again — or use `output:file` or `output:voice_message`, which work without one.');

@@ -46,8 +46,13 @@ import { DEFAULT_ATTACHMENT_LIMIT } from './common.js';
 import { parseOutput, fileOutputTarget, voiceMessageTarget, withColdStartNotice, VOICE_MESSAGE_SOURCE_LIMIT } from './narrateOutput.js';
 import type { CommandContext } from './types.js';
 
-/** The async phase (file download, settings, limits) runs this long before the reply is deferred (Discord allows 3 s). */
-const DEFER_AFTER_MS = 1_500;
+/**
+ * The async phase (file download, settings, limits) may run this long after Discord created the interaction before
+ * the reply is deferred. Discord allows 3 s counted on its side: the gateway's delivery, the bot's event-loop lag
+ * before the handler ran and the callback's own round trip all come out of it, so the timer counts from the
+ * interaction's creation (its snowflake), not from when the handler started, and leaves two thirds for the rest.
+ */
+const DEFER_AFTER_MS = 1_000;
 
 /** The interactions that start a narration. */
 export type NarrationInteraction = ChatInputCommandInteraction | MessageContextMenuCommandInteraction;
@@ -147,7 +152,7 @@ export async function runNarration(interaction: NarrationInteraction, ctx: Comma
       () => undefined,
       (err: unknown) => err,
     );
-  }, DEFER_AFTER_MS);
+  }, deferDelay(interaction.createdTimestamp));
   const defaultMaxChars = input.defaultMaxChars ?? MAX_TEXT_CHARS;
   let text = '';
   let admission: Admission;
@@ -328,6 +333,16 @@ async function followColdStart(ctx: CommandContext, track: NarrationTrack, probe
  * (only the caller then sees the answer, as an ephemeral follow-up). If the delete fails, the placeholder is
  * edited instead — never left spinning.
  */
+/**
+ * How long the async phase may still run before the defer: DEFER_AFTER_MS from the interaction's creation, never more
+ * than DEFER_AFTER_MS from now (a clock behind Discord's) and at once when that moment has passed (a late delivery, a
+ * clock ahead: a refusal then comes as a private follow-up, which costs nothing).
+ */
+export function deferDelay(createdTimestamp: number, now = Date.now()): number {
+  const left = createdTimestamp + DEFER_AFTER_MS - now;
+  return Number.isFinite(left) ? Math.min(DEFER_AFTER_MS, Math.max(0, left)) : DEFER_AFTER_MS;
+}
+
 async function refusePrivatelyAfterDefer(interaction: NarrationInteraction, content: string, ctx: CommandContext): Promise<void> {
   try {
     await interaction.deleteReply();

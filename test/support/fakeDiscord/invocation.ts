@@ -95,6 +95,30 @@ export class Invocation {
     return this.#expectFirst(InteractionResponseType.ChannelMessageWithSource, 'replied', timeoutMs);
   }
 
+  /**
+   * A private answer as its user sees it, however the bot's timing went: an immediate ephemeral reply (type 4), or —
+   * when its checks outlasted the defer — a deferred reply whose public placeholder was deleted and replaced by an
+   * ephemeral follow-up. Which of the two depends on how fast the machine was, not on what the bot decided, so a
+   * test of a refusal that comes from slow checks (a download, the database) asserts this instead of `replied()`.
+   * Rejects if the answer was public (an ephemeral flag missing, or the placeholder left standing).
+   */
+  async answeredPrivately(timeoutMs = 10_000): Promise<{ readonly content: string; readonly afterDefer: boolean }> {
+    const first = await this.acknowledged(Math.min(timeoutMs, 3_000));
+    const ephemeral = (payload: unknown) => (((payload as { flags?: number } | undefined)?.flags ?? 0) & 64) === 64;
+    const contentOf = (payload: unknown) => String((payload as { content?: unknown } | undefined)?.content ?? '');
+    const notPrivate = (why: string) =>
+      new NarratorError('user', 'fake_discord_unexpected_callback', `Fake Discord: interaction ${this.id} (/${this.commandName}) was not answered privately: ${why}.`);
+    if (first.type === InteractionResponseType.ChannelMessageWithSource) {
+      if (!ephemeral(first.data)) throw notPrivate(`the reply is public: ${contentOf(first.data)}`);
+      return { content: contentOf(first.data), afterDefer: false };
+    }
+    if (first.type !== InteractionResponseType.DeferredChannelMessageWithSource) throw notPrivate(`first callback of type ${first.type}`);
+    const followUp = await this.waitForFollowUp(() => true, timeoutMs);
+    if (!ephemeral(followUp.payload)) throw notPrivate(`the follow-up is public: ${contentOf(followUp.payload)}`);
+    await this.feed.waitUntil(() => (this.original() === undefined ? true : undefined), timeoutMs, `the deferred placeholder of ${this.id} to be deleted`);
+    return { content: contentOf(followUp.payload), afterDefer: true };
+  }
+
   /** Component clicks: resolves on a deferred update of the clicked message (type 6). */
   async deferredUpdate(timeoutMs = 3_000): Promise<RecordedCallback> {
     return this.#expectFirst(InteractionResponseType.DeferredMessageUpdate, 'a deferred update', timeoutMs);
