@@ -10,6 +10,7 @@
  * origin: the fake Discord of the tests serves attachments from its own http origin), and redirects are followed
  * by hand, only to those same hosts: an attachment URL must never make the bot fetch something else.
  */
+import { readBodyBounded } from '../boundedBody.js';
 import { TextFileError } from './textFile.js';
 
 /** Where Discord serves attachments. */
@@ -79,43 +80,14 @@ export async function downloadAttachment(req: DownloadRequest): Promise<Uint8Arr
       await res.body?.cancel();
       throw new TextFileError({ kind: 'download_failed', status: res.status }, `HTTP ${res.status}`);
     }
-    const length = Number(res.headers.get('content-length') ?? NaN);
-    if (Number.isFinite(length) && length > req.maxBytes) {
-      await res.body?.cancel();
-      throw new TextFileError({ kind: 'too_large', limitBytes: req.maxBytes, sizeBytes: length });
-    }
-    return await readBounded(res, req.maxBytes);
+    const maxBytes = req.maxBytes;
+    return await readBodyBounded(res, maxBytes, (sizeBytes) => new TextFileError({ kind: 'too_large', limitBytes: maxBytes, ...(sizeBytes === undefined ? {} : { sizeBytes }) }));
   } catch (err) {
     if (err instanceof TextFileError) throw err;
     if (timeout.aborted) throw new TextFileError({ kind: 'download_timeout' });
     if (req.signal?.aborted) throw err;
     throw new TextFileError({ kind: 'download_failed' }, String(err));
   }
-}
-
-/** Reads the body chunk by chunk and stops as soon as more than `maxBytes` arrived. */
-async function readBounded(res: Response, maxBytes: number): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(0);
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel().catch(() => undefined);
-      throw new TextFileError({ kind: 'too_large', limitBytes: maxBytes });
-    }
-    parts.push(value);
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
 }
 
 /** A URL's host for the logs (never its path or query: Discord's signed attachment URLs carry tokens). */

@@ -4,6 +4,7 @@
  * retry loop in the project waits the same way (exponential, full jitter, abortable).
  */
 import type { z } from 'zod';
+import { readBodyBounded } from '../boundedBody.js';
 import { NarratorError, abortError, throwIfAborted } from '../errors.js';
 
 export interface HttpResponse {
@@ -53,28 +54,12 @@ export async function httpRequest(url: string, req: HttpRequest): Promise<HttpRe
 
 /** Reads a body as text, refusing one over `maxBytes` before (Content-Length) or while (stream) reading it. */
 async function cappedText(res: Response, maxBytes: number): Promise<string> {
-  const tooLarge = () =>
-    new NarratorError('permanent', 'response_too_large', `The TTS service sent an answer larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; it was not read.`);
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
-    throw tooLarge();
-  }
-  if (!res.body) return '';
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    parts.push(value);
-  }
-  return Buffer.concat(parts).toString('utf8');
+  const bytes = await readBodyBounded(
+    res,
+    maxBytes,
+    () => new NarratorError('permanent', 'response_too_large', `The TTS service sent an answer larger than ${Math.round(maxBytes / 1024 / 1024)} MiB; it was not read.`),
+  );
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
 }
 
 /** Fetches raw bytes (audio downloads); same error mapping as httpRequest. Never sends credentials. */
