@@ -8,7 +8,7 @@
  * when the code is unknown here.
  */
 import { isNarratorError } from './services/errors.js';
-import { TextTooLongError, VoiceTagUnknownError } from './services/text/index.js';
+import { TextTooLongError, TooManyTimestampsError, VoiceTagUnknownError } from './services/text/index.js';
 import { ACCEPTED_EXTENSIONS, TextFileError, type TextFileProblem } from './services/input/textFile.js';
 
 export type Lang = 'vi' | 'en';
@@ -212,6 +212,10 @@ const en = {
       : p.expanded
         ? `The text is too long once mentions and timestamps are spelled out: ${p.chars} characters to read, the limit is ${p.max}. Split it into smaller parts.`
         : `The text is too long: ${p.chars} characters, the limit is ${p.max}. Split it into smaller parts.`,
+  errTooManyTimestamps: (p?: { max: number }) =>
+    p === undefined
+      ? 'The text has too many Discord timestamps (`<t:…>`) to read in one narration. Split it into smaller parts.'
+      : `The text has more than ${p.max} Discord timestamps (\`<t:…>\`); I read at most ${p.max} in one narration. Split it into smaller parts.`,
   errNothingSpeakable: () => 'There is nothing to read aloud: the text is empty after removing links, emoji and formatting.',
   errWorkerBusy: () => 'The speech workers are busy right now. Try again in a minute.',
   errColdStart: () => 'No speech worker became available in time (they may be starting up). Try again in a minute.',
@@ -507,6 +511,10 @@ const vi: Texts = {
       : p.expanded
         ? `Văn bản quá dài khi đọc thành lời cả tên được nhắc và mốc thời gian: ${p.chars} ký tự cần đọc, giới hạn là ${p.max}. Hãy chia thành nhiều phần nhỏ hơn.`
         : `Văn bản quá dài: ${p.chars} ký tự, giới hạn là ${p.max}. Hãy chia thành nhiều phần nhỏ hơn.`,
+  errTooManyTimestamps: (p?: { max: number }) =>
+    p === undefined
+      ? 'Văn bản có quá nhiều mốc thời gian Discord (`<t:…>`) để đọc trong một lần. Hãy chia thành nhiều phần nhỏ hơn.'
+      : `Văn bản có hơn ${p.max} mốc thời gian Discord (\`<t:…>\`); mỗi lần đọc tôi chỉ đọc tối đa ${p.max}. Hãy chia thành nhiều phần nhỏ hơn.`,
   errNothingSpeakable: () => 'Không có gì để đọc: văn bản trống sau khi bỏ liên kết, emoji và định dạng.',
   errWorkerBusy: () => 'Máy chủ giọng nói đang bận. Hãy thử lại sau một phút.',
   errColdStart: () => 'Không có máy chủ giọng nói nào sẵn sàng kịp (có thể đang khởi động). Hãy thử lại sau một phút.',
@@ -752,6 +760,7 @@ export function errorText(lang: Lang, err: unknown, ctx: ErrorContext = {}): str
   const t = texts(lang);
   if (!isNarratorError(err)) return t.errUnexpected();
   if (err instanceof TextTooLongError) return t.errTextTooLong(err);
+  if (err instanceof TooManyTimestampsError) return t.errTooManyTimestamps(err);
   if (err instanceof TextFileError) return fileProblemText(lang, err.problem);
   if (err instanceof VoiceTagUnknownError) return t.errVoiceTagUnknown(voiceTagParams(err));
   const known = codeText(lang, err.code, ctx);
@@ -797,6 +806,8 @@ export function codeText(lang: Lang, code: string, ctx: ErrorContext = {}): stri
       return t.errSpeed({ min: ctx.speedMin ?? 0.5, max: ctx.speedMax ?? 2 });
     case 'text_too_long':
       return t.errTextTooLong();
+    case 'too_many_timestamps':
+      return t.errTooManyTimestamps();
     case 'nothing_speakable':
       return t.errNothingSpeakable();
     case 'queue_full':

@@ -21,7 +21,7 @@ import {
 
 /** Every code the engine and the bot throw today (grep `new NarratorError(` in src/). */
 const ENGINE_CODES = [
-  'voice_unknown', 'voice_not_installed', 'speed_out_of_range', 'speed_invalid', 'bad_speed', 'text_too_long', 'nothing_speakable',
+  'voice_unknown', 'voice_not_installed', 'speed_out_of_range', 'speed_invalid', 'bad_speed', 'text_too_long', 'too_many_timestamps', 'nothing_speakable',
   'worker_busy', 'rate_limited', 'duplicate_job', 'job_expired', 'server_error', 'download_failed', 'bad_response',
   'no_output', 'network', 'runpod_auth', 'endpoint_not_found', 'bad_config', 'local_tts_missing', 'handler_crashed',
   'inference_failed', 'tts_failed', 'worker_error', 'bad_audio', 'bad_request', 'local_tts_failed', 'job_timed_out',

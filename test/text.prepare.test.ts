@@ -3,7 +3,8 @@ import { describe, test } from 'node:test';
 
 import { NarratorError } from '../src/services/errors.js';
 import { errorText } from '../src/messages.js';
-import { assertTextLength, MAX_INPUT_CHARS, prepareText, TextTooLongError } from '../src/services/text/index.js';
+import { assertTextLength, MAX_INPUT_CHARS, prepareText, prepareVoicedText, TextTooLongError, TooManyTimestampsError, voiceNames } from '../src/services/text/index.js';
+import { MAX_SPELLED_TIMESTAMPS } from '../src/services/text/timestamp.js';
 
 function isUserError(code: string): (err: unknown) => boolean {
   return (err: unknown) => err instanceof NarratorError && err.kind === 'user' && err.code === code;
@@ -107,6 +108,36 @@ describe('limits apply to the cleaned text that is synthesized', () => {
         return true;
       },
     );
+  });
+
+  test('more timestamps than MAX_SPELLED_TIMESTAMPS: refused before any is spelled out, saying the maximum', () => {
+    // A file-sized limit, so length alone would not refuse it: one distinct instant per sentence.
+    const text = (n: number) => Array.from({ length: n }, (_, i) => `Mốc <t:${1_700_000_000 + i * 3_607}:t>.`).join(' ');
+    const limit = { maxSpokenChars: 100_000 };
+    assert.doesNotThrow(() => prepareText(text(MAX_SPELLED_TIMESTAMPS), limit), 'exactly the maximum is read');
+    for (const prepare of [
+      () => prepareText(text(MAX_SPELLED_TIMESTAMPS + 1), limit),
+      () => prepareVoicedText(text(MAX_SPELLED_TIMESTAMPS + 1), { ...limit, defaultVoice: 'narrator', names: voiceNames(['narrator']) }),
+      () => prepareText('<t:0:F>'.repeat(140_000), limit), // a hostile 1 MiB file of one timestamp
+    ]) {
+      assert.throws(prepare, (err: unknown) => {
+        assert.ok(err instanceof TooManyTimestampsError && isUserError('too_many_timestamps')(err));
+        assert.equal(err.max, MAX_SPELLED_TIMESTAMPS);
+        assert.equal(errorText('en', err), `The text has more than ${MAX_SPELLED_TIMESTAMPS} Discord timestamps (\`<t:…>\`); I read at most ${MAX_SPELLED_TIMESTAMPS} in one narration. Split it into smaller parts.`);
+        assert.match(errorText('vi', err), new RegExp(`có hơn ${MAX_SPELLED_TIMESTAMPS} mốc thời gian Discord .*tối đa ${MAX_SPELLED_TIMESTAMPS}\\.`));
+        return true;
+      });
+    }
+    // Timestamps that are no date are spelled as nothing: they cost nothing and do not count.
+    const invalid = `Xin chào. ${'<t:999999999999999:F>'.repeat(MAX_SPELLED_TIMESTAMPS + 10)}`;
+    assert.equal(prepareText(invalid, { maxSpokenChars: 100_000 }).cleaned, 'Xin chào.');
+  });
+
+  test('a repeated timestamp reads the same each time, and per time zone', () => {
+    const hcm = prepareText('<t:1700000000:t> và <t:1700000000:t>.', { timeZone: 'Asia/Ho_Chi_Minh' }).cleaned;
+    const utc = prepareText('<t:1700000000:t> và <t:1700000000:t>.', { timeZone: 'UTC' }).cleaned;
+    assert.equal(hcm, '5 giờ 13 phút và 5 giờ 13 phút.');
+    assert.equal(utc, '22 giờ 13 phút và 22 giờ 13 phút.');
   });
 
   test('mentions spelled out count too', () => {

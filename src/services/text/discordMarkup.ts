@@ -12,7 +12,7 @@
  * Replacements are handed to `keep`, which shields them from the markdown rules applied later (a display
  * name like `__bob__` must not lose its underscores).
  */
-import { formatDiscordTimestamp, type TimestampStyle } from './timestamp.js';
+import { formatDiscordTimestamp, isRepresentableTimestamp, type TimestampStyle } from './timestamp.js';
 
 export type MentionKind = 'user' | 'role' | 'channel';
 export type ResolveMention = (kind: MentionKind, id: string) => string | undefined;
@@ -26,6 +26,21 @@ export interface DiscordMarkupOptions {
 
 const MARKUP =
   /<(?:@(!|&)?(\d{1,20})|#(\d{1,20})|a?:\w{1,32}:\d{1,20}|t:(-?\d{1,15})(?::([tTdDfFR]))?|\/([-_\p{L}\p{N} ]{1,100}):\d{1,20}|id:(?:customize|browse|guide|home|linked-roles(?::\d{1,20})?))>/gu;
+
+/** The timestamp form of MARKUP alone, for counting before anything is spelled out. */
+const TIMESTAMP = /<t:(-?\d{1,15})(?::[tTdDfFR])?>/g;
+
+/**
+ * How many timestamps in `text` would be spelled out (representable dates), counting no further than `upTo` (a
+ * hostile text may hold 140 000: the caller only needs to know it is over its maximum).
+ */
+export function countSpelledTimestamps(text: string, upTo = Number.POSITIVE_INFINITY): number {
+  let count = 0;
+  for (const match of text.matchAll(TIMESTAMP)) {
+    if (isRepresentableTimestamp(Number(match[1])) && ++count >= upTo) break;
+  }
+  return count;
+}
 
 export function replaceDiscordMarkup(text: string, options: DiscordMarkupOptions): string {
   const { resolveMention, timeZone, keep } = options;

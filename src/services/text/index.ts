@@ -24,6 +24,7 @@ export {
   prepareText,
   RAW_INPUT_FACTOR,
   TextTooLongError,
+  TooManyTimestampsError,
   type PrepareOptions,
   type PreparedText,
 } from './prepare.js';

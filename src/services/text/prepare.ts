@@ -11,7 +11,9 @@
 import { NarratorError } from '../errors.js';
 import { chunkText, type Chunk, type ChunkOptions } from './chunk.js';
 import { cleanText, type CleanOptions } from './clean.js';
+import { countSpelledTimestamps } from './discordMarkup.js';
 import { hasSpeakable } from './invisible.js';
+import { MAX_SPELLED_TIMESTAMPS } from './timestamp.js';
 
 /** Discord's `max_length` ceiling for a string command option. */
 export const MAX_INPUT_CHARS = 6000;
@@ -47,6 +49,13 @@ export class TextTooLongError extends NarratorError {
         ? `The text is too long once mentions and timestamps are spelled out: ${chars} characters to read, the limit is ${max}. Split it into smaller parts.`
         : `The text is too long: ${chars} characters, the limit is ${max}. Split it into smaller parts.`,
     );
+  }
+}
+
+/** A `too_many_timestamps` user error with its numbers, for the edges to say in the user's language. */
+export class TooManyTimestampsError extends NarratorError {
+  constructor(readonly max: number) {
+    super('user', 'too_many_timestamps', `The text has more than ${max} Discord timestamps (<t:…>); at most ${max} are read in one narration. Split it into smaller parts.`);
   }
 }
 
@@ -93,6 +102,12 @@ export function boundRawInput(raw: string, max: number | undefined): number | un
   return raw.length > max ? countChars(raw) : raw.length;
 }
 
+/** Refuses, before any is spelled out, a text with more timestamps than MAX_SPELLED_TIMESTAMPS (see there why). */
+export function boundTimestamps(raw: string): void {
+  if (!raw.includes('<t:')) return;
+  if (countSpelledTimestamps(raw, MAX_SPELLED_TIMESTAMPS + 1) > MAX_SPELLED_TIMESTAMPS) throw new TooManyTimestampsError(MAX_SPELLED_TIMESTAMPS);
+}
+
 /** The `nothing_speakable` user error. */
 export function nothingSpeakable(): NarratorError {
   return new NarratorError('user', 'nothing_speakable', 'Nothing to read aloud: the text is empty after removing links, emoji and formatting.');
@@ -101,6 +116,7 @@ export function nothingSpeakable(): NarratorError {
 export function prepareText(raw: string, opts: PrepareOptions = {}): PreparedText {
   const max = opts.maxSpokenChars;
   const rawChars = boundRawInput(raw, max);
+  boundTimestamps(raw);
   const cleaned = cleanText(raw, opts);
   const spokenChars = max === undefined ? countChars(cleaned) : assertTextLength(cleaned, max, rawChars);
   if (!hasSpeakable(cleaned)) throw nothingSpeakable();

@@ -15,7 +15,7 @@ import { chunkText, type Chunk } from './chunk.js';
 import { cleanText } from './clean.js';
 import { Dictionary } from './dictionary.js';
 import { hasSpeakable } from './invisible.js';
-import { assertTextLength, boundRawInput, countChars, nothingSpeakable, type PrepareOptions } from './prepare.js';
+import { assertTextLength, boundRawInput, boundTimestamps, countChars, nothingSpeakable, type PrepareOptions } from './prepare.js';
 import { splitVoiceRuns, type VoiceNames } from './voiceTags.js';
 
 /** A chunk and the voice that reads it. */
@@ -47,6 +47,7 @@ interface SpokenRun {
 export function prepareVoicedText(raw: string, opts: VoicedPrepareOptions): VoicedText {
   const max = opts.maxSpokenChars;
   const rawChars = boundRawInput(raw, max);
+  boundTimestamps(raw);
   const dictionary = opts.dictionary instanceof Dictionary ? opts.dictionary : opts.dictionary?.length ? new Dictionary(opts.dictionary) : undefined;
   const runs = splitVoiceRuns(raw, { defaultVoice: opts.defaultVoice, names: opts.names });
 

@@ -58,12 +58,36 @@ export function assertTimeZone(timeZone: string): void {
 
 const WEEKDAY_INDEX: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
 
+/**
+ * Most timestamps one text may have spelled out. Each costs an ICU call (~20 µs, several times that on a loaded
+ * machine) on the event loop every server's audio shares: a file of 100 000 `<t:…>` would hold it for seconds. A
+ * real text has a few dozen; a text over this is refused before any is spelled out (`too_many_timestamps`).
+ */
+export const MAX_SPELLED_TIMESTAMPS = 2000;
+
+/** Largest |unix seconds| a Date holds (±8.64e15 ms): beyond it a timestamp is spelled as nothing. */
+const MAX_UNIX_SECONDS = 8_640_000_000_000;
+
+/** A timestamp Discord would show (and we spell out): a representable date. */
+export function isRepresentableTimestamp(unixSeconds: number): boolean {
+  return Number.isFinite(unixSeconds) && Math.abs(unixSeconds) <= MAX_UNIX_SECONDS;
+}
+
+/** Recently spelled instants (the same `<t:…>` repeated costs one ICU call); bounded, oldest dropped first. */
+const recentParts = new Map<string, Parts>();
+const RECENT_PARTS_MAX = 256;
+
 function partsOf(date: Date, timeZone: string): Parts {
+  const key = `${timeZone} ${date.getTime()}`;
+  const known = recentParts.get(key);
+  if (known) return known;
   const parts: Parts = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, weekday: 0 };
   for (const part of formatterFor(timeZone).formatToParts(date)) {
     if (part.type === 'weekday') parts.weekday = WEEKDAY_INDEX[part.value] ?? 0;
     else if (part.type in parts) parts[part.type as keyof Parts] = Number(part.value);
   }
+  if (recentParts.size >= RECENT_PARTS_MAX) recentParts.delete(recentParts.keys().next().value!);
+  recentParts.set(key, parts);
   return parts;
 }
 
@@ -83,8 +107,8 @@ function dateWords(p: Parts): string {
  * "Invalid Date" for those; saying nothing is kinder).
  */
 export function formatDiscordTimestamp(unixSeconds: number, style: TimestampStyle | undefined, timeZone: string): string {
+  if (!isRepresentableTimestamp(unixSeconds)) return '';
   const date = new Date(unixSeconds * 1000);
-  if (!Number.isFinite(date.getTime())) return '';
   const p = partsOf(date, timeZone);
   switch (style) {
     case 't':
