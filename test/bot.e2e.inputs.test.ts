@@ -9,7 +9,8 @@
  * - A 2 MiB file and a PNG renamed `.txt`: refused privately, naming the problem; no job on the emulator, no voice
  *   connection, an empty queue (and the 2 MiB file was never downloaded).
  * - A file narration of 7000 characters (over a typed text's 6000) is kept in the persisted queue at SIGTERM and
- *   continued after the restart (the stored entry holds the file's text; the restart applies the file default).
+ *   continued after the restart (the stored entry holds the file's text; the restart applies the file default); its
+ *   reply still names the file, and a message narration queued behind it still links to its message.
  * Ends with no job left on the emulator, no voice connection and a clean shutdown.
  */
 import { after, before, describe, test } from 'node:test';
@@ -305,19 +306,34 @@ describe('e2e: a file narration longer than a typed text survives a restart', ()
     const file = fake.uploadAttachment({ filename: 'chuong-dai.txt', bytes: Buffer.from(text, 'utf8') });
     const inv = fake.invokeCommand({ user: world.users['gina']!, guild: world.guild.id, channel: world.text.id, name: 'narrate', options: { file: file.id } });
     await inv.deferred();
+    // Queued behind it: a message read with the Narrate command, whose reply links to the message.
+    const posted = fake.postUserMessage({ user: world.users['gina']!, channel: world.text.id, content: 'Chào cả nhà, hẹn gặp lại sau nhé.' });
+    const fromMessage = fake.invokeMessageCommand({ user: world.users['gina']!, message: posted.id, name: 'Narrate' });
+    await fromMessage.deferred();
+    const link = `https://discord.com/channels/${world.guild.id}/${world.text.id}/${posted.id}`;
     await pollUntil(() => (fake.receivedAudio(world.guild.id).length / 2 / 48_000 > 3 ? true : undefined), 60_000, 'three seconds heard');
     await bot.stopCleanly();
     assert.match(contentOf(inv.edits.at(-1)!), /^⏸️ The bot is restarting: this narration will continue/);
     const storage = await openStorage(env.DATABASE_URL!);
     const kept = await storage.pendingQueue();
     await storage.close();
-    assert.equal(kept.length, 1);
+    assert.equal(kept.length, 2);
+    assert.ok(kept[1]!.sourceLink?.includes(link), `the message's link is stored: ${kept[1]!.sourceLink}`);
     assert.equal(kept[0]!.text, text, 'the file’s text is stored whole: the attachment URL would have expired');
 
+    assert.match(kept[0]!.quote ?? '', /chuong-dai\.txt/, 'the reply’s quote (the file’s name) is stored');
+
     bot = await startBot({ fake, runpod, env });
-    await inv.waitForEdit((e) => contentOf(e).startsWith('🔁 Resumed after a restart.'), 30_000);
+    const resumed = await inv.waitForEdit((e) => contentOf(e).startsWith('🔁 Resumed after a restart.'), 30_000);
     const done = await inv.waitForEdit((e) => e.files.length > 0, 120_000);
     assert.match(contentOf(done), /^✅ Narrated/);
+    for (const reply of [resumed, done]) {
+      // Still the file's name under the status, not its first 600 characters.
+      assert.ok(contentOf(reply).includes('chuong-dai.txt'), contentOf(reply));
+      assert.ok(!contentOf(reply).includes(text.slice(0, 40)), contentOf(reply));
+    }
+    const messageDone = await fromMessage.waitForEdit((e) => e.files.length > 0, 60_000);
+    assert.ok(contentOf(messageDone).includes(`\n💬 ${link}\n`), `the resumed reply still links to the message:\n${contentOf(messageDone)}`);
     assert.equal(fake.attachmentDownloads(file.id).requests, 1, 'the file was downloaded once, before the restart');
     await bot.stopCleanly();
     bot = undefined;

@@ -279,6 +279,8 @@ export async function runNarration(interaction: NarrationInteraction, ctx: Comma
           voice: plan.voice,
           speed: plan.speed,
           locale: interaction.locale,
+          ...(input.quote !== undefined ? { quote: input.quote } : {}),
+          ...(input.sourceLink !== undefined ? { sourceLink: input.sourceLink } : {}),
           interactionToken: interaction.token,
           applicationId: interaction.applicationId,
           // When the token's 15 minutes started (as the reply target counts them).

@@ -131,6 +131,8 @@ function resumeOne(
       ...(aliases ? { aliases } : {}),
       ...(plan.voices.length > 1 ? { voices: plan.voices } : {}),
       ...(startChunk > 0 ? { startChunk } : {}),
+      ...(entry.quote !== undefined ? { quote: entry.quote } : {}),
+      ...(entry.sourceLink !== undefined ? { sourceLink: entry.sourceLink } : {}),
     },
     ctx.orchestrator,
     ctx.logger,

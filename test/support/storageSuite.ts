@@ -9,7 +9,13 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { openStorage, type PersistedNarration, type ReserveRequest, type Storage } from '../../src/services/storage/index.js';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { openStorage, parseDatabaseUrl, type PersistedNarration, type ReserveRequest, type Storage } from '../../src/services/storage/index.js';
+import { MIGRATIONS, type Database } from '../../src/services/storage/schema.js';
 
 export interface EngineUnderTest {
   readonly name: 'sqlite' | 'postgres';
@@ -43,6 +49,16 @@ async function reserveOk(s: Storage, over: Partial<ReserveRequest> = {}): Promis
   const r = await s.reserve(ask(over));
   assert.ok(r.ok, `expected the reservation to pass, got ${JSON.stringify(r)}`);
   return r.narrationId;
+}
+
+/** A bare Kysely on `url`, no migration: for building a database as an older Narrator left it. */
+function bareKysely(url: string): Kysely<Database> {
+  const target = parseDatabaseUrl(url);
+  if (target.engine === 'sqlite') {
+    mkdirSync(path.dirname(target.file), { recursive: true });
+    return new Kysely<Database>({ dialect: new SqliteDialect({ database: new BetterSqlite3(target.file) }) });
+  }
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.connectionString, max: 1 }) }) });
 }
 
 export function storageSuite(engine: EngineUnderTest): void {
@@ -260,6 +276,7 @@ export function storageSuite(engine: EngineUnderTest): void {
         speed: 0.9,
         locale: 'vi',
         ...(n % 2 ? { interactionToken: 'tok', applicationId: 'app' } : {}),
+        ...(n === 1 ? { quote: '📄 `chương 1.txt`', sourceLink: '💬 https://discord.com/channels/1/2/3' } : {}),
         createdAt: T0 + n,
         position,
         resumeChunk: 0,
@@ -278,6 +295,7 @@ export function storageSuite(engine: EngineUnderTest): void {
         assert.deepEqual(all.map((e) => [e.narrationId, e.position, e.resumeChunk]), [['n2', 0, 7], ['n1', 1, 0], ['n3', 0, 0]]);
         assert.deepEqual(all[1], entry(1, 'g1', 1), 'every field survives');
         assert.deepEqual(all[0]?.interactionToken, undefined);
+        assert.deepEqual([all[0]?.quote, all[0]?.sourceLink], [undefined, undefined], 'a typed text has neither');
         assert.deepEqual((await s.pendingQueue(['g2'])).map((e) => e.narrationId), ['n3']);
         assert.deepEqual(await s.pendingQueue([]), []);
         await s.updateQueued('n1', { position: 0 });
@@ -285,6 +303,74 @@ export function storageSuite(engine: EngineUnderTest): void {
         assert.deepEqual((await s.pendingQueue(['g1'])).map((e) => [e.narrationId, e.position]), [['n1', 0]]);
       } finally {
         await s.close();
+      }
+    });
+
+    test('a database left by the first schema, a narration queued in it, is upgraded in place: the entry kept, the new fields stored', async () => {
+      const url = await engine.fresh();
+      const old = bareKysely(url);
+      try {
+        await old.schema
+          .createTable('schema_version')
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('applied_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await MIGRATIONS[0]!.up(old);
+        await old.insertInto('schema_version').values({ version: 1, applied_at: T0 }).execute();
+        await old
+          .insertInto('queue')
+          .values({
+            narration_id: 'kept',
+            guild_id: 'g1',
+            voice_channel_id: 'vc',
+            text_channel_id: 'tc',
+            user_id: 'alice',
+            text: 'Xin chào',
+            voice: 'narrator',
+            speed: 1,
+            locale: 'vi',
+            interaction_token: null,
+            application_id: null,
+            created_at: T0,
+            position: 0,
+            resume_chunk: 2,
+          })
+          .execute();
+      } finally {
+        await old.destroy();
+      }
+      const s = await openStorage(url);
+      try {
+        const [kept] = await s.pendingQueue();
+        const expected: PersistedNarration = {
+          narrationId: 'kept',
+          guildId: 'g1',
+          voiceChannelId: 'vc',
+          textChannelId: 'tc',
+          userId: 'alice',
+          text: 'Xin chào',
+          voice: 'narrator',
+          speed: 1,
+          locale: 'vi',
+          createdAt: T0,
+          position: 0,
+          resumeChunk: 2,
+        };
+        assert.deepEqual(kept, expected, 'the old entry reads as before, with no quote or link');
+        await s.saveQueued({ ...expected, narrationId: 'new', position: 1, quote: '📄 `a.txt`', sourceLink: '💬 https://discord.com/channels/1/2/3' });
+        assert.deepEqual(
+          (await s.pendingQueue()).map((e) => [e.narrationId, e.quote, e.sourceLink]),
+          [['kept', undefined, undefined], ['new', '📄 `a.txt`', '💬 https://discord.com/channels/1/2/3']],
+        );
+      } finally {
+        await s.close();
+      }
+      const check = bareKysely(url);
+      try {
+        const versions = await check.selectFrom('schema_version').select('version').orderBy('version').execute();
+        assert.deepEqual(versions.map((v) => Number(v.version)), MIGRATIONS.map((m) => m.version), 'each migration applied once');
+      } finally {
+        await check.destroy();
       }
     });
 

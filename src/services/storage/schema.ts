@@ -72,6 +72,9 @@ export interface QueueTable {
   voice: string;
   speed: number;
   locale: string;
+  /** Added by migration 2 (null in rows saved before it, and for a typed text). */
+  quote: string | null;
+  source_link: string | null;
   interaction_token: string | null;
   application_id: string | null;
   created_at: number;
@@ -179,6 +182,15 @@ export const MIGRATIONS: readonly Migration[] = [
         .addColumn('resume_chunk', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await db.schema.createIndex('queue_guild_position').on('queue').columns(['guild_id', 'position']).execute();
+    },
+  },
+  {
+    version: 2,
+    description: 'queue: the reply\'s quote (a file\'s name) and source link (a message), kept across a restart',
+    async up(db) {
+      // One column per statement: SQLite's ALTER TABLE adds one at a time.
+      await db.schema.alterTable('queue').addColumn('quote', 'text').execute();
+      await db.schema.alterTable('queue').addColumn('source_link', 'text').execute();
     },
   },
 ];

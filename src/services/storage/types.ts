@@ -119,6 +119,10 @@ export interface PersistedNarration {
   readonly voice: string;
   readonly speed: number;
   readonly locale: string;
+  /** What the reply quotes instead of the text (a file's name), so a resumed narration's reply still says it. */
+  readonly quote?: string;
+  /** The line under the reply's status naming where the text came from (the message read, as a link). */
+  readonly sourceLink?: string;
   /** Interaction webhook token + application id, to edit the reply while the token is valid (15 min). */
   readonly interactionToken?: string;
   readonly applicationId?: string;
