@@ -144,7 +144,8 @@ export class NarratorBot {
         detached: this.detached.size,
         slotsBusy: scheduler.active,
         slots: scheduler.concurrency,
-        chunksWaiting: scheduler.queued,
+        chunksWaiting: scheduler.queued - scheduler.held,
+        chunksHeld: scheduler.held,
         uptimeSec: (performance.now() - this.startedAt) / 1000,
       },
     };

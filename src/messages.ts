@@ -255,7 +255,8 @@ const en = {
   statusLocal: () => 'Backend: **local** (offline voice, espeak-ng)',
   statusNarrations: (p: { playing: number; queued: number; detached: number; guilds: number }) =>
     `Narrations: ${p.playing} playing, ${p.queued} queued in ${p.guilds} server(s), ${p.detached} as files/voice messages`,
-  statusScheduler: (p: { busy: number; slots: number; waiting: number }) => `GPU slots: ${p.busy}/${p.slots} busy, ${p.waiting} chunk(s) waiting`,
+  statusScheduler: (p: { busy: number; slots: number; waiting: number; held: number }) =>
+    `GPU slots: ${p.busy}/${p.slots} busy, ${p.waiting} chunk(s) waiting` + (p.held > 0 ? `, ${p.held} held until their listeners near them` : ''),
   statusCache: (p: { mb: string; files: number; hitRate: string }) => `Cache: ${p.mb} MB in ${p.files} file(s), hit rate ${p.hitRate}`,
   statusUptime: (p: { uptime: string }) => `Uptime: ${p.uptime}`,
   // --- /narrate: server settings, limits and the queue kept across restarts (issue 10) ---
@@ -551,7 +552,7 @@ const vi: Texts = {
   statusFlask: (p) => (p.ok ? `Máy chủ: **Flask** — \`/voices\` truy cập được (${p.voices ?? 0} giọng)` : 'Máy chủ: **Flask** — không truy cập được `/voices`'),
   statusLocal: () => 'Máy chủ: **local** (giọng ngoại tuyến, espeak-ng)',
   statusNarrations: (p) => `Bài đọc: ${p.playing} đang phát, ${p.queued} đang chờ trong ${p.guilds} máy chủ, ${p.detached} dạng tệp/tin nhắn thoại`,
-  statusScheduler: (p) => `Khe GPU: ${p.busy}/${p.slots} bận, ${p.waiting} đoạn đang chờ`,
+  statusScheduler: (p) => `Khe GPU: ${p.busy}/${p.slots} bận, ${p.waiting} đoạn đang chờ` + (p.held > 0 ? `, ${p.held} đoạn tạm giữ đến khi người nghe sắp nghe tới` : ''),
   statusCache: (p) => `Bộ nhớ đệm: ${p.mb} MB trong ${p.files} tệp, tỉ lệ trúng ${p.hitRate}`,
   statusUptime: (p) => `Thời gian chạy: ${p.uptime}`,
   limitRole: (p) => `Chỉ thành viên có vai trò <@&${p.roleId}> mới được dùng bot đọc trong máy chủ này.`,

@@ -77,6 +77,7 @@ describe('FairScheduler look-ahead', () => {
     // Due now, in 5 s and in 10 s: within reach. The one due in 15 s is held, and with it everything after.
     assert.deepEqual(started, [0, 1, 2]);
     assert.equal(scheduler.queued, 3);
+    assert.equal(scheduler.held, 3, 'all three wait for the listener, not for a slot (/status tells them apart)');
     assert.equal(clock.pendingTimers, 1, 'one timer for the held narration, not one per chunk');
     assert.equal(scheduler.timers, 1);
     await clock.advance(4_999);
@@ -85,6 +86,7 @@ describe('FairScheduler look-ahead', () => {
     assert.deepEqual(started, [0, 1, 2, 3]);
     await clock.advance(10_000);
     assert.deepEqual(started, [0, 1, 2, 3, 4, 5]);
+    assert.equal(scheduler.held, 0);
     assert.deepEqual(await Promise.all(results), [0, 1, 2, 3, 4, 5]);
     handle.close();
     assert.equal(clock.pendingTimers, 0);
@@ -159,6 +161,7 @@ describe('FairScheduler look-ahead', () => {
     await nextTick();
     handle.pause();
     assert.equal(clock.pendingTimers, 0, 'a paused narration waits for resume, not for time');
+    assert.equal(scheduler.held, 2, 'paused: held, not waiting for a slot');
     await clock.advance(30_000);
     assert.deepEqual(started, [0]);
     handle.resume();

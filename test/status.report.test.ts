@@ -38,12 +38,15 @@ test('local: the offline voice; RunPod failure: a short reason; bot figures and 
   const report = {
     backend: await backendStatus(failing),
     cache: { bytes: 3 * 1024 * 1024, files: 12, hits: 3, misses: 1 },
-    bot: { playing: 1, queued: 2, guilds: 1, detached: 1, slotsBusy: 2, slots: 4, chunksWaiting: 5, uptimeSec: 3_725 },
+    bot: { playing: 1, queued: 2, guilds: 1, detached: 1, slotsBusy: 2, slots: 4, chunksWaiting: 5, chunksHeld: 40, uptimeSec: 3_725 },
   };
   const text = renderStatusReport('en', report);
   assert.match(text, /health check failed \(RunPod is having trouble \(HTTP 503\)\.\)/);
   assert.match(text, /Narrations: 1 playing, 2 queued in 1 server\(s\), 1 as files\/voice messages/);
-  assert.match(text, /GPU slots: 2\/4 busy, 5 chunk\(s\) waiting/);
+  assert.match(text, /GPU slots: 2\/4 busy, 5 chunk\(s\) waiting, 40 held until their listeners near them/);
+  assert.match(renderStatusReport('vi', report), /5 đoạn đang chờ, 40 đoạn tạm giữ/);
+  const noneHeld = renderStatusReport('en', { ...report, bot: { ...report.bot, chunksHeld: 0 } });
+  assert.match(noneHeld, /GPU slots: 2\/4 busy, 5 chunk\(s\) waiting$/m, 'nothing held: not mentioned');
   assert.match(text, /Cache: 3\.0 MB in 12 file\(s\), hit rate 75% \(3\/4\)/);
   assert.match(text, /Uptime: 1h 2m/);
   assert.equal(formatUptime(59), '0m 59s');

@@ -162,6 +162,16 @@ export class FairScheduler {
     return this.#queued;
   }
 
+  /**
+   * Of `queued`, the tasks that wait on their narration rather than on a slot: held by the look-ahead (the listener
+   * is far from them) or paused. /status tells these apart from real contention.
+   */
+  get held(): number {
+    let n = 0;
+    for (const r of this.#requesters.values()) if (r.paused || this.#heldBack(r)) n += r.queue.size;
+    return n;
+  }
+
   /** One row per requester that currently has queued or running work (or an open handle). */
   stats(): RequesterStats[] {
     return [...this.#requesters.values()].map((r) => ({

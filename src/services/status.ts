@@ -41,7 +41,10 @@ export interface BotState {
   readonly detached: number;
   readonly slotsBusy: number;
   readonly slots: number;
+  /** Chunks waiting for a GPU slot. */
   readonly chunksWaiting: number;
+  /** Chunks not yet needed: held by the look-ahead until the listener nears them, or paused (not contention). */
+  readonly chunksHeld?: number;
   readonly uptimeSec: number;
 }
 
@@ -111,7 +114,7 @@ export function renderStatusReport(lang: Lang, report: StatusReport): string {
   if (report.bot) {
     const s = report.bot;
     lines.push(t.statusNarrations({ playing: s.playing, queued: s.queued, detached: s.detached, guilds: s.guilds }));
-    lines.push(t.statusScheduler({ busy: s.slotsBusy, slots: s.slots, waiting: s.chunksWaiting }));
+    lines.push(t.statusScheduler({ busy: s.slotsBusy, slots: s.slots, waiting: s.chunksWaiting, held: s.chunksHeld ?? 0 }));
   }
   if (report.cache) {
     const c = report.cache;
