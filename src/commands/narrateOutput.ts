@@ -107,13 +107,13 @@ export function voiceMessageTarget(
     }
     let audio;
     try {
-      audio = await voiceMessageAudio(wav.data);
+      audio = await voiceMessageAudio(wav.data, options.attachmentSizeLimit);
     } catch (err) {
       options.logger.warn({ err: String(err) }, 'could not encode the voice message');
       return fallback(t.voiceMessageRefused());
     }
+    if (audio === 'too_large') return fallback(t.voiceMessageTooLarge());
     const ogg: OutgoingFile = { name: 'voice-message.ogg', data: Buffer.from(audio.ogg), description: 'Narration (voice message)' };
-    if (audio.ogg.byteLength > options.attachmentSizeLimit) return fallback(t.voiceMessageTooLarge());
     // The reply keeps the text and the outcome; the voice message carries only the audio.
     await target.edit({ content: retitle(track, options.lang, m.content, 'voice_message') });
     const message = {

@@ -4,15 +4,15 @@
  * message needs — `duration_secs` (the audio's exact length) and `waveform` (waveform.ts).
  *
  * The narration's recording already has an Ogg Opus file, but it was encoded from the engine's rate (24 kHz
- * input, so its OpusHead says 24 000): a voice message is re-encoded from the WAV at 48 kHz instead. Resampling
- * and encoding run in half-second slices that yield to the event loop (the same rule as NarrationRecording), so a
- * long narration does not stall other guilds' voice frames.
+ * input, so its OpusHead says 24 000): a voice message is re-encoded from the WAV at 48 kHz instead. Decoding,
+ * resampling and encoding run in half-second slices that yield to the event loop (the same rule as
+ * NarrationRecording), so a long narration neither stalls other guilds' voice frames nor doubles its memory.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { OggOpusStream } from './oggOpus.js';
 import { Resampler } from './resample.js';
-import { decodeWavMono } from './wav.js';
-import { voiceMessageWaveform } from './waveform.js';
+import { decodeWavMonoSlice, readWavInfo } from './wav.js';
+import { waveformBase64, WaveformBuilder } from './waveform.js';
 
 export const VOICE_MESSAGE_RATE = 48_000;
 const SLICE_SEC = 0.5;
@@ -25,24 +25,36 @@ export interface VoiceMessageAudio {
   readonly waveform: string;
 }
 
-export async function voiceMessageAudio(wavBytes: Uint8Array): Promise<VoiceMessageAudio> {
-  const audio = decodeWavMono(wavBytes);
-  const durationSecs = audio.samples.length / audio.sampleRate;
-  const waveform = voiceMessageWaveform(audio.samples);
-  const resampler = audio.sampleRate === VOICE_MESSAGE_RATE ? undefined : new Resampler(audio.sampleRate, VOICE_MESSAGE_RATE);
+/**
+ * The voice message for `wavBytes`, or 'too_large' as soon as the Ogg Opus passes `maxOggBytes` (Discord's upload
+ * limit: a two-hour narration need not be encoded to the end to know it cannot be posted). The WAV is read a slice
+ * at a time — never its whole float copy, which is twice the WAV — and the waveform is built along the way.
+ */
+export async function voiceMessageAudio(wavBytes: Uint8Array, maxOggBytes = Number.POSITIVE_INFINITY): Promise<VoiceMessageAudio | 'too_large'> {
+  const info = readWavInfo(wavBytes);
+  const durationSecs = info.frames / info.sampleRate;
+  const waveform = new WaveformBuilder(info.frames);
+  const resampler = info.sampleRate === VOICE_MESSAGE_RATE ? undefined : new Resampler(info.sampleRate, VOICE_MESSAGE_RATE);
   const stream = await OggOpusStream.create(VOICE_MESSAGE_RATE, 1);
   try {
     const pages: Buffer[] = [stream.header()];
-    const slice = Math.max(1, Math.round(audio.sampleRate * SLICE_SEC));
-    for (let at = 0; at < audio.samples.length; at += slice) {
-      const piece = audio.samples.subarray(at, Math.min(audio.samples.length, at + slice));
-      pages.push(...(await stream.push(toInt16(resampler ? resampler.process(piece) : piece))));
+    let size = pages[0]!.byteLength;
+    const add = (more: readonly Buffer[]): boolean => {
+      for (const page of more) size += page.byteLength;
+      pages.push(...more);
+      return size <= maxOggBytes;
+    };
+    const slice = Math.max(1, Math.round(info.sampleRate * SLICE_SEC));
+    for (let at = 0; at < info.frames; at += slice) {
+      const piece = decodeWavMonoSlice(wavBytes, info, at, at + slice);
+      waveform.add(piece);
+      if (!add(await stream.push(toInt16(resampler ? resampler.process(piece) : piece)))) return 'too_large';
       await yieldToEventLoop();
     }
     const tail = resampler?.flush();
-    if (tail?.length) pages.push(...(await stream.push(toInt16(tail))));
-    pages.push(await stream.finish());
-    return { ogg: new Uint8Array(Buffer.concat(pages)), durationSecs, waveform };
+    if (tail?.length && !add(await stream.push(toInt16(tail)))) return 'too_large';
+    if (!add([await stream.finish()])) return 'too_large';
+    return { ogg: new Uint8Array(Buffer.concat(pages)), durationSecs, waveform: waveformBase64(waveform.bytes()) };
   } finally {
     stream.release();
   }

@@ -171,22 +171,40 @@ function clampFloat(x: number): number {
 /** Decodes any supported WAV into per-channel float samples in [-1, 1]. Throws NarratorError bad_audio. */
 export function decodeWav(bytes: Uint8Array): DecodedWav {
   const info = readWavInfo(bytes);
-  const { channels, frames, format, blockAlign } = info;
+  const channelData = decodeFrames(bytes, info, 0, info.frames);
+  return { sampleRate: info.sampleRate, channels: info.channels, format: info.format, frames: info.frames, channelData };
+}
+
+/**
+ * Frames [start, end) of a WAV whose header `readWavInfo` read, as mono float samples: for reading a long file a
+ * slice at a time (a voice message from a two-hour narration) without its whole float copy in memory.
+ */
+export function decodeWavMonoSlice(bytes: Uint8Array, info: WavInfo, start: number, end: number): Float32Array {
+  const channelData = decodeFrames(bytes, info, start, end);
+  return toMono({ sampleRate: info.sampleRate, channels: info.channels, format: info.format, frames: channelData[0]?.length ?? 0, channelData }).samples;
+}
+
+/** Per-channel float samples of frames [start, end). */
+function decodeFrames(bytes: Uint8Array, info: WavInfo, start: number, end: number): Float32Array[] {
+  const { channels, format, blockAlign } = info;
+  const first = Math.max(0, Math.min(start, info.frames));
+  const frames = Math.max(0, Math.min(end, info.frames) - first);
+  const dataOffset = info.dataOffset + first * blockAlign;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const channelData = Array.from({ length: channels }, () => new Float32Array(frames));
   const bytesPerSample = blockAlign / channels;
   for (let c = 0; c < channels; c++) {
     const out = channelData[c]!;
-    let p = info.dataOffset + c * bytesPerSample;
+    let p = dataOffset + c * bytesPerSample;
     // One loop per format keeps the inner loop free of branches.
     switch (format) {
       case 'pcm8':
         for (let i = 0; i < frames; i++, p += blockAlign) out[i] = (bytes[p]! - 128) / 128;
         break;
       case 'pcm16':
-        if (LITTLE_ENDIAN && (bytes.byteOffset + info.dataOffset) % 2 === 0) {
+        if (LITTLE_ENDIAN && (bytes.byteOffset + dataOffset) % 2 === 0) {
           // The common case (torchaudio's output) and the hot one: an aligned view is ~3× faster than DataView.
-          const pcm = new Int16Array(bytes.buffer, bytes.byteOffset + info.dataOffset, frames * channels);
+          const pcm = new Int16Array(bytes.buffer, bytes.byteOffset + dataOffset, frames * channels);
           for (let i = 0, q = c; i < frames; i++, q += channels) out[i] = pcm[q]! / 32768;
         } else {
           for (let i = 0; i < frames; i++, p += blockAlign) out[i] = view.getInt16(p, true) / 32768;
@@ -209,7 +227,7 @@ export function decodeWav(bytes: Uint8Array): DecodedWav {
         break;
     }
   }
-  return { sampleRate: info.sampleRate, channels, format, frames, channelData };
+  return channelData;
 }
 
 /** Averages the channels (a mono file's samples are returned as they are, not copied). */
