@@ -6,7 +6,6 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import os from 'node:os';
@@ -14,25 +13,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AudioCache } from '../src/services/cache.js';
 import { WORKLOAD_SPAN, type WorkloadSummary, workloadKey, workloadPayload } from './support/cacheWorkload.js';
+import { inheritedEnvWithout, runScript, type ScriptRun } from './support/runScript.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'narrator-cache-procs-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const script = fileURLToPath(new URL('./support/cacheWorkload.ts', import.meta.url));
 
-function runWorkload(dir: string, maxBytes: number, seed: number, ops: number, base: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, dir, String(maxBytes), String(seed), String(ops), String(base)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // A plain script, not a test-runner child.
-      env: Object.fromEntries(Object.entries(process.env).filter(([name]) => name !== 'NODE_TEST_CONTEXT')),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runWorkload(dir: string, maxBytes: number, seed: number, ops: number, base: number): Promise<ScriptRun> {
+  // A plain script, not a test-runner child.
+  return runScript(script, [dir, String(maxBytes), String(seed), String(ops), String(base)], { env: inheritedEnvWithout('NODE_TEST_CONTEXT') });
 }
 
 test('four processes on one folder: within the cap, no partial bytes, no errors, no temporary file left', async () => {

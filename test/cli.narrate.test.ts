@@ -5,7 +5,6 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,8 +13,8 @@ import { cleanText } from '../src/services/text/index.js';
 import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
 import { startFlaskEmulator, type FlaskEmulator } from './support/flaskEmulator.js';
 import { LONG_VIETNAMESE_TEXT } from './support/texts.js';
+import { runNarrateCli } from './support/runScript.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 let dir: string;
 
 before(async () => {
@@ -25,29 +24,8 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function narrate(args: string[], env: Record<string, string> = {}, onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/narrate.ts'), ...args], {
-      cwd: dir,
-      // A clean environment: nothing from the developer's shell or .env decides the backend.
-      env: { PATH: process.env.PATH ?? '', HOME: dir, CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    onSpawn?.((sig) => child.kill(sig));
-  });
-}
+/** The CLI in this file's folder, with `env` on top of a clean environment. */
+const narrate = (args: string[], env: Record<string, string> = {}, onSpawn?: (kill: (sig: NodeJS.Signals) => void) => void) => runNarrateCli(dir, args, env, onSpawn);
 
 function flaskEnv(emu: FlaskEmulator, extra: Record<string, string> = {}): Record<string, string> {
   return { TTS_BACKEND: 'flask', F5_TTS_API_URL: emu.baseUrl, ...extra };

@@ -6,31 +6,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startRunPodEmulator } from './support/runpodEmulator.js';
+import { cliEnv, runScript, type ScriptRun } from './support/runScript.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-async function status(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function status(env: Record<string, string>): Promise<ScriptRun> {
   const dir = await mkdtemp(path.join(tmpdir(), 'narrator-status-'));
   try {
-    return await new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/status.ts')], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? '', HOME: dir, CACHE_DIR: path.join(dir, 'cache'), LOG_LEVEL: 'warn', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      child.once('error', reject);
-      child.once('exit', (code) => resolve({ code, stdout, stderr }));
-    });
+    return await runScript(path.join(ROOT, 'scripts/status.ts'), [], { cwd: dir, env: cliEnv(dir, env) });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -7,14 +7,13 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile, access } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startRunPodEmulator, type RunPodEmulator, type RunPodJobRecord } from './support/runpodEmulator.js';
 import { LONG_VIETNAMESE_TEXT } from './support/texts.js';
+import { runNarrateCli, type ScriptRun } from './support/runScript.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 let dir: string;
 
 before(async () => {
@@ -25,34 +24,15 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function narrate(emu: RunPodEmulator, out: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/narrate.ts'), '--file', path.join(dir, 'long.txt'), '--out', out, '--json', '--no-cache'],
-      {
-        cwd: dir,
-        env: {
-          PATH: process.env.PATH ?? '',
-          HOME: dir,
-          CACHE_DIR: path.join(dir, 'cache'),
-          LOG_LEVEL: 'error',
-          RUNPOD_API_KEY: emu.apiKey,
-          RUNPOD_ENDPOINT_ID: emu.endpointId,
-          RUNPOD_BASE_URL: emu.baseUrl,
-          WORKER_DOWNLOAD_HOSTS: '127.0.0.1',
-          RUNPOD_BACKOFF_MS: '2',
-          MAX_CONCURRENT_JOBS: '4',
-        },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function narrate(emu: RunPodEmulator, out: string): Promise<ScriptRun> {
+  return runNarrateCli(dir, ['--file', path.join(dir, 'long.txt'), '--out', out, '--json', '--no-cache'], {
+    LOG_LEVEL: 'error',
+    RUNPOD_API_KEY: emu.apiKey,
+    RUNPOD_ENDPOINT_ID: emu.endpointId,
+    RUNPOD_BASE_URL: emu.baseUrl,
+    WORKER_DOWNLOAD_HOSTS: '127.0.0.1',
+    RUNPOD_BACKOFF_MS: '2',
+    MAX_CONCURRENT_JOBS: '4',
   });
 }
 

@@ -5,13 +5,12 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startRunPodEmulator, type RunPodEmulator } from './support/runpodEmulator.js';
+import { runNarrateCli, type ScriptRun } from './support/runScript.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const VOICES = ['narrator', 'male_north_2', 'female_south'];
 const SCRIPT = [
   'Trời đã tối dần, những ngọn đèn đường lần lượt bật sáng khắp phố.',
@@ -33,36 +32,14 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function narrate(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), path.join(ROOT, 'scripts/narrate.ts'), ...args], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        HOME: dir,
-        CACHE_DIR: path.join(dir, 'cache'),
-        LOG_LEVEL: 'warn',
-        RUNPOD_API_KEY: emu.apiKey,
-        RUNPOD_ENDPOINT_ID: emu.endpointId,
-        RUNPOD_BASE_URL: emu.baseUrl,
-        TTS_VOICES: VOICES.join(','),
-        // One job at a time: the emulator receives them in the order they were started (text order).
-        MAX_CONCURRENT_JOBS: '1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+function narrate(args: string[]): Promise<ScriptRun> {
+  return runNarrateCli(dir, args, {
+    RUNPOD_API_KEY: emu.apiKey,
+    RUNPOD_ENDPOINT_ID: emu.endpointId,
+    RUNPOD_BASE_URL: emu.baseUrl,
+    TTS_VOICES: VOICES.join(','),
+    // One job at a time: the emulator receives them in the order they were started (text order).
+    MAX_CONCURRENT_JOBS: '1',
   });
 }
 

@@ -9,42 +9,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTick } from 'node:timers/promises';
 import { Orchestrator } from '../src/services/orchestrator.js';
-import { FairScheduler, type SchedulerClock } from '../src/services/scheduler.js';
+import { FairScheduler } from '../src/services/scheduler.js';
 import type { SynthesisRequest, TtsBackend } from '../src/services/tts/backend.js';
 import { fakeSpeechSeconds, fakeSynthesize } from './support/fakeVoice.js';
+import { ManualClock } from './support/manualClock.js';
 import { textOfSpokenLength } from './support/spokenText.js';
-
-class FakeClock implements SchedulerClock {
-  #t = 0;
-  #nextId = 0;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-  now(): number {
-    return this.#t;
-  }
-  setTimer(fn: () => void, ms: number): unknown {
-    const id = ++this.#nextId;
-    this.#timers.set(id, { at: this.#t + ms, fn });
-    return id;
-  }
-  clearTimer(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-  advance(ms: number): void {
-    const end = this.#t + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.#t = due[1].at;
-      due[1].fn();
-    }
-    this.#t = end;
-  }
-}
 
 /** Answers every job at once with the fake voice, recording the seconds of audio each job made. */
 class InstantBackend implements TtsBackend {
@@ -65,7 +34,7 @@ const LOOKAHEAD_MS = 30_000;
 const TEXT = textOfSpokenLength(5_000);
 
 function setUp(paced: boolean) {
-  const clock = new FakeClock();
+  const clock = new ManualClock();
   const scheduler = new FairScheduler(4, { clock });
   const backend = new InstantBackend();
   const orchestrator = new Orchestrator({

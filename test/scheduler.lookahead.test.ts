@@ -6,48 +6,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTick } from 'node:timers/promises';
-import { FairScheduler, type SchedulerClock } from '../src/services/scheduler.js';
+import { FairScheduler } from '../src/services/scheduler.js';
 import { isNarratorError } from '../src/services/errors.js';
-
-/** A clock that moves only when told; its timers fire in order as it moves past them. */
-class FakeClock implements SchedulerClock {
-  #t = 1_000;
-  #nextId = 0;
-  readonly #timers = new Map<number, { at: number; fn: () => void }>();
-
-  now(): number {
-    return this.#t;
-  }
-
-  setTimer(fn: () => void, ms: number): unknown {
-    const id = ++this.#nextId;
-    this.#timers.set(id, { at: this.#t + ms, fn });
-    return id;
-  }
-
-  clearTimer(handle: unknown): void {
-    this.#timers.delete(handle as number);
-  }
-
-  get pendingTimers(): number {
-    return this.#timers.size;
-  }
-
-  /** Moves time forward, firing due timers at their own time, then lets started tasks run. */
-  async advance(ms: number): Promise<void> {
-    const end = this.#t + ms;
-    for (;;) {
-      let due: [number, { at: number; fn: () => void }] | undefined;
-      for (const entry of this.#timers) if (entry[1].at <= end && (!due || entry[1].at < due[1].at)) due = entry;
-      if (!due) break;
-      this.#timers.delete(due[0]);
-      this.#t = due[1].at;
-      due[1].fn();
-    }
-    this.#t = end;
-    await nextTick();
-  }
-}
+import { ManualClock } from './support/manualClock.js';
 
 /** A requester's places, each run with a task that records its start and finishes at once. */
 function reserveChunks(handle: ReturnType<FairScheduler['open']>, offsets: readonly number[], started: number[], signal?: AbortSignal, first = 0): Promise<number>[] {
@@ -68,7 +29,7 @@ function reserveChunks(handle: ReturnType<FairScheduler['open']>, offsets: reado
 
 describe('FairScheduler look-ahead', () => {
   test('a task waits until its deadline is within the look-ahead, then starts without polling; text order holds', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000);
     const scheduler = new FairScheduler(4, { clock });
     const started: number[] = [];
     const handle = scheduler.open('paced', clock.now(), { lookaheadMs: 10_000 });
@@ -80,11 +41,11 @@ describe('FairScheduler look-ahead', () => {
     assert.equal(scheduler.held, 3, 'all three wait for the listener, not for a slot (/status tells them apart)');
     assert.equal(clock.pendingTimers, 1, 'one timer for the held narration, not one per chunk');
     assert.equal(scheduler.timers, 1);
-    await clock.advance(4_999);
+    await clock.advanceAndSettle(4_999);
     assert.deepEqual(started, [0, 1, 2], 'still 1 ms too far ahead');
-    await clock.advance(1);
+    await clock.advanceAndSettle(1);
     assert.deepEqual(started, [0, 1, 2, 3]);
-    await clock.advance(10_000);
+    await clock.advanceAndSettle(10_000);
     assert.deepEqual(started, [0, 1, 2, 3, 4, 5]);
     assert.equal(scheduler.held, 0);
     assert.deepEqual(await Promise.all(results), [0, 1, 2, 3, 4, 5]);
@@ -94,7 +55,7 @@ describe('FairScheduler look-ahead', () => {
   });
 
   test('a held narration takes no slot: an unpaced one (and one due sooner) runs at once, whatever the order of arrival', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000);
     const scheduler = new FairScheduler(1, { clock });
     const started: string[] = [];
     const paced = scheduler.open('paced', clock.now(), { lookaheadMs: 1_000 });
@@ -103,7 +64,7 @@ describe('FairScheduler look-ahead', () => {
     const cli = scheduler.run('cli', async () => void started.push('cli'), { deadline: clock.now() + 3_600_000 });
     await cli;
     assert.deepEqual(started, ['cli'], 'an unpaced requester is never held, even with a later deadline');
-    await clock.advance(59_000);
+    await clock.advanceAndSettle(59_000);
     await far;
     assert.deepEqual(started, ['cli', 'paced far']);
     paced.close();
@@ -111,7 +72,7 @@ describe('FairScheduler look-ahead', () => {
   });
 
   test('re-anchoring moves the window: earlier playback releases at once, later playback holds again', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000);
     const scheduler = new FairScheduler(2, { clock });
     const started: number[] = [];
     const handle = scheduler.open('paced', clock.now() + 30_000, { lookaheadMs: 10_000 });
@@ -122,9 +83,9 @@ describe('FairScheduler look-ahead', () => {
     await nextTick();
     assert.deepEqual(started, [0], 'playback starts now: the first chunk is due');
     handle.setAnchor(clock.now() + 100_000);
-    await clock.advance(15_000);
+    await clock.advanceAndSettle(15_000);
     assert.deepEqual(started, [0], 'the second chunk moved 100 s later');
-    await clock.advance(95_000);
+    await clock.advanceAndSettle(95_000);
     assert.deepEqual(started, [0, 1]);
     await Promise.all(results);
     handle.close();
@@ -132,7 +93,7 @@ describe('FairScheduler look-ahead', () => {
   });
 
   test('cancelled while held: nothing starts, the promises reject, no timer is left', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000);
     const scheduler = new FairScheduler(2, { clock });
     const started: number[] = [];
     const controller = new AbortController();
@@ -145,7 +106,7 @@ describe('FairScheduler look-ahead', () => {
     assert.equal(clock.pendingTimers, 0, 'the timer goes with the last queued task');
     assert.equal(scheduler.timers, 0);
     for (const r of results.slice(1)) await assert.rejects(r, (err: unknown) => isNarratorError(err, 'aborted'));
-    await clock.advance(60_000);
+    await clock.advanceAndSettle(60_000);
     assert.deepEqual(started, [0]);
     handle.close();
     assert.equal(scheduler.queued, 0);
@@ -153,7 +114,7 @@ describe('FairScheduler look-ahead', () => {
   });
 
   test('paused while held: no timer and nothing starts until resumed; a stopped listener clock freezes the window', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000);
     const scheduler = new FairScheduler(2, { clock });
     const started: number[] = [];
     const handle = scheduler.open('paced', clock.now(), { lookaheadMs: 5_000 });
@@ -162,7 +123,7 @@ describe('FairScheduler look-ahead', () => {
     handle.pause();
     assert.equal(clock.pendingTimers, 0, 'a paused narration waits for resume, not for time');
     assert.equal(scheduler.held, 2, 'paused: held, not waiting for a slot');
-    await clock.advance(30_000);
+    await clock.advanceAndSettle(30_000);
     assert.deepEqual(started, [0]);
     handle.resume();
     await nextTick();
@@ -172,7 +133,7 @@ describe('FairScheduler look-ahead', () => {
     // A user's pause: the listener's clock stops, so the window stops where it was.
     const more = reserveChunks(handle, [40_000, 50_000], started, undefined, 3);
     handle.setListening(false);
-    await clock.advance(100_000);
+    await clock.advanceAndSettle(100_000);
     assert.deepEqual(started, [0, 1, 2], 'time passes, the listener does not move: nothing further starts');
     assert.equal(clock.pendingTimers, 0);
     // Resumed 100 s later: the player re-bases the deadlines on where the listener is, and the clock runs again.
@@ -180,9 +141,9 @@ describe('FairScheduler look-ahead', () => {
     handle.setListening(true);
     await nextTick();
     assert.deepEqual(started, [0, 1, 2], 'due 10 s from the listener\'s position: 5 s beyond the look-ahead');
-    await clock.advance(5_000);
+    await clock.advanceAndSettle(5_000);
     assert.deepEqual(started, [0, 1, 2, 3]);
-    await clock.advance(10_000);
+    await clock.advanceAndSettle(10_000);
     assert.deepEqual(started, [0, 1, 2, 3, 4]);
     await Promise.all(more);
     handle.close();
@@ -191,7 +152,7 @@ describe('FairScheduler look-ahead', () => {
   });
 
   test('earliest deadline first across paced narrations once they are within reach; MAX is still the one limit', async () => {
-    const clock = new FakeClock();
+    const clock = new ManualClock(1_000);
     const scheduler = new FairScheduler(1, { clock });
     const order: string[] = [];
     const a = scheduler.open('a', clock.now(), { lookaheadMs: 10_000 });
@@ -215,7 +176,7 @@ describe('FairScheduler look-ahead', () => {
     await nextTick();
     assert.deepEqual(order, ['a0', 'b0', 'a1'], 'b1 is held: a1 takes the slot');
     gates.shift()!();
-    await clock.advance(20_000);
+    await clock.advanceAndSettle(20_000);
     assert.deepEqual(order, ['a0', 'b0', 'a1', 'b1']);
     gates.shift()!();
     await Promise.all(all);

@@ -6,31 +6,20 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStorage } from '../src/services/storage/index.js';
+import { inheritedEnvWithout, runScript, type ScriptRun } from './support/runScript.js';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'narrator-usage-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const script = fileURLToPath(new URL('../scripts/usage.ts', import.meta.url));
 const NOW = Date.UTC(2026, 2, 10, 12);
 
-function runUsage(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const base = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT' && k !== 'DATABASE_URL' && k !== 'GPU_PRICE_PER_SECOND'),
-    );
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...base, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function runUsage(args: string[], env: Record<string, string>): Promise<ScriptRun> {
+  return runScript(script, args, { env: { ...inheritedEnvWithout('NODE_TEST_CONTEXT', 'DATABASE_URL', 'GPU_PRICE_PER_SECOND'), ...env } });
 }
 
 async function seed(url: string): Promise<void> {
