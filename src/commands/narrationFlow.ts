@@ -331,11 +331,6 @@ async function followColdStart(ctx: CommandContext, track: NarrationTrack, probe
 }
 
 /**
- * A refusal found after the public defer, made as private as an early one: the "thinking…" placeholder is deleted
- * (only the caller then sees the answer, as an ephemeral follow-up). If the delete fails, the placeholder is
- * edited instead — never left spinning.
- */
-/**
  * How long the async phase may still run before the defer: DEFER_AFTER_MS from the interaction's creation, never more
  * than DEFER_AFTER_MS from now (a clock behind Discord's) and at once when that moment has passed (a late delivery, a
  * clock ahead: a refusal then comes as a private follow-up, which costs nothing).
@@ -345,6 +340,11 @@ export function deferDelay(createdTimestamp: number, now = Date.now()): number {
   return Number.isFinite(left) ? Math.min(DEFER_AFTER_MS, Math.max(0, left)) : DEFER_AFTER_MS;
 }
 
+/**
+ * A refusal found after the public defer, made as private as an early one: the "thinking…" placeholder is deleted
+ * (only the caller then sees the answer, as an ephemeral follow-up). If the delete fails, the placeholder is
+ * edited instead — never left spinning.
+ */
 async function refusePrivatelyAfterDefer(interaction: NarrationInteraction, content: string, ctx: CommandContext): Promise<void> {
   try {
     await interaction.deleteReply();

@@ -6,7 +6,8 @@
  * `<t:…>` timestamps and mentions, so 6000 characters of `<t:0:F> ` become ~29 000 spoken ones. Characters are
  * counted as Discord counts an option's `max_length` (Unicode code points), in one place: `assertTextLength`.
  * The limit belongs to the caller (a slash command option allows 6000 characters, a CLI or a file may allow more);
- * with a limit, a raw input beyond `RAW_INPUT_FACTOR` times it is refused before cleaning, to bound the CPU spent.
+ * with a limit, a raw input beyond `RAW_INPUT_FACTOR` times it is refused before cleaning, to bound the CPU spent —
+ * and so is, with or without a limit, a text with more than MAX_SPELLED_TIMESTAMPS timestamps (each an ICU call).
  */
 import { NarratorError } from '../errors.js';
 import { chunkText, type Chunk, type ChunkOptions } from './chunk.js';
@@ -52,7 +53,7 @@ export class TextTooLongError extends NarratorError {
   }
 }
 
-/** A `too_many_timestamps` user error with its numbers, for the edges to say in the user's language. */
+/** A `too_many_timestamps` user error carrying the maximum, for the edges to say in the user's language. */
 export class TooManyTimestampsError extends NarratorError {
   constructor(readonly max: number) {
     super('user', 'too_many_timestamps', `The text has more than ${max} Discord timestamps (<t:…>); at most ${max} are read in one narration. Split it into smaller parts.`);
