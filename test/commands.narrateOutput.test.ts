@@ -66,7 +66,7 @@ function standIn(opts: { canSendVoice: boolean; followUpRefusal?: Refusal; chann
   return { interaction, posted };
 }
 
-async function narrate(opts: Parameters<typeof standIn>[0]) {
+async function narrate(opts: Parameters<typeof standIn>[0], attachmentSizeLimit = 10 * 1024 * 1024) {
   const backend = new ToneBackend();
   const orchestrator = new Orchestrator({ backend, scheduler: new FairScheduler(2), voices: ['narrator'], defaultVoice: 'narrator', defaultSpeed: 1, narrationTimeoutMs: 60_000 });
   const text = 'Câu thứ nhất kể về làng. Câu thứ hai kể về sông.';
@@ -79,7 +79,7 @@ async function narrate(opts: Parameters<typeof standIn>[0]) {
     post: async () => assert.fail('no channel fallback expected'),
   };
   const { interaction, posted } = standIn(opts);
-  const target = voiceMessageTarget(interaction, base, track, { lang: 'en', attachmentSizeLimit: 10 * 1024 * 1024, logger: silentLogger });
+  const target = voiceMessageTarget(interaction, base, track, { lang: 'en', attachmentSizeLimit, logger: silentLogger });
   const detached = new DetachedNarrations(3);
   detached.start('g', track);
   await followTrack(track, target, { lang: 'en', attachmentSizeLimit: VOICE_MESSAGE_SOURCE_LIMIT, minIntervalMs: 0 });
@@ -120,5 +120,13 @@ describe('voice_message delivery', () => {
     assert.equal(posted.length, 0);
     assert.match(final.content, /\(Discord refused it\)/);
     assert.equal(final.files?.length, 1);
+  });
+
+  test('larger than the upload limit even as Ogg Opus: no voice message, the reply says why and that nothing fits', async () => {
+    const { posted, final } = await narrate({ canSendVoice: true }, 2 * 1024);
+    assert.equal(posted.length, 0, 'nothing posted as a voice message');
+    assert.match(final.content, /🎙️ I could not post it as a voice message \(it is larger than this server’s upload limit\)/);
+    assert.match(final.content, /\(The audio is too large to attach here\.\)/);
+    assert.equal(final.files?.length ?? 0, 0);
   });
 });
